@@ -1,0 +1,12 @@
+// Each subcommand registers itself on the CLI11 app; its callback calls one library function.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace moeroute::cli {
+
+void add_diff_command(CLI::App& app);
+
+}  // namespace moeroute::cli

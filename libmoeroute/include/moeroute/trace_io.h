@@ -1,0 +1,27 @@
+// Reading and writing RouterTrace files (safetensors; docs/trace-format.md).
+#pragma once
+
+#include <filesystem>
+
+#include "moeroute/trace.h"
+
+namespace moeroute {
+
+/// Storage dtype for router logits in a trace file; ids are I32, weights F32.
+enum class LogitsDtype { F32, F16, BF16 };
+
+struct TraceSaveOptions {
+  LogitsDtype logits_dtype = LogitsDtype::F32;  ///< F16/BF16 halve the file; F32 is exact
+};
+
+/// Current trace format version, stored in the file's metadata as "moeroute.format_version".
+inline constexpr int kTraceFormatVersion = 1;
+
+/// Validates and writes `trace` atomically as safetensors. Throws InputError/IoError.
+void save_trace(const RouterTrace& trace, const std::filesystem::path& path, const TraceSaveOptions& options = {});
+
+/// Reads and fully validates a trace file (header, offsets, dtypes, shapes, metadata).
+/// Throws InputError naming the file and the problem.
+RouterTrace load_trace(const std::filesystem::path& path);
+
+}  // namespace moeroute
