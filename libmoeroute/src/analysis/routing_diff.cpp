@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 #include <numeric>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -86,16 +87,16 @@ void check_comparable(const RouterTrace& b, const RouterTrace& v, const RoutingD
                                    v.layers[l].name, vn));
 }
 
-// The fast path assumes finite logits (it is compiled with -ffast-math).
-void check_finite_logits(const RouterTrace& t, const Alignment& a, int64_t start, const std::string& name) {
-  for (int l = 0; l < t.num_layers(); ++l)
-    for (int64_t s = 0; s < a.steps; ++s) {
-      const float* x = t.router_logits_at(l, start + s);
-      for (int e = 0; e < t.num_experts; ++e)
-        if (!std::isfinite(x[e]))
-          throw InputError(fmt::format("{}: router logit of layer '{}', position {}, expert {} is {}", name,
-                                       t.layers[static_cast<size_t>(l)].name, start + s, e, x[e]));
-    }
+[[noreturn]] void throw_nonfinite(const RouterTrace& b, const RouterTrace& v, int layer, int64_t pb, int64_t pv,
+                                  const RoutingDiffOptions& o) {
+  for (const auto& [t, pos, name] : {std::tuple{&b, pb, &o.base_name}, std::tuple{&v, pv, &o.var_name}}) {
+    const float* x = t->router_logits_at(layer, pos);
+    for (int e = 0; e < t->num_experts; ++e)
+      if (!std::isfinite(x[e]))
+        throw InputError(fmt::format("{}: router logit of layer '{}', position {}, expert {} is {}", *name,
+                                     t->layers[static_cast<size_t>(layer)].name, pos, e, x[e]));
+  }
+  throw Error("non-finite logit reported but not found");
 }
 
 }  // namespace
@@ -125,10 +126,6 @@ RoutingDiff diff_routing(const RouterTrace& base, const RouterTrace& var, const 
   const int E = base.num_experts;
   const int64_t S = r.alignment.steps;
   const bool fast = r.dist == DistKind::Full && r.metric == Divergence::JSD;
-  if (fast) {
-    check_finite_logits(base, r.alignment, r.alignment.base_start, options.base_name);
-    check_finite_logits(var, r.alignment, r.alignment.var_start, options.var_name);
-  }
   r.divergence.assign(static_cast<size_t>(L) * static_cast<size_t>(S), 0.0);
   r.layer_mean.assign(static_cast<size_t>(L), std::numeric_limits<double>::quiet_NaN());
   r.base_mass.assign(static_cast<size_t>(L) * static_cast<size_t>(E), 0.0);
@@ -145,6 +142,7 @@ RoutingDiff diff_routing(const RouterTrace& base, const RouterTrace& var, const 
         const float* x = base.router_logits_at(l, pb);
         const float* y = var.router_logits_at(l, pv);
         row[s] = detail::jsd_from_logits(x, y, E, mp, mq, scratch.data());
+        if (row[s] < 0.0) throw_nonfinite(base, var, l, pb, pv, options);
         // Bitwise-equal logits are the same distribution: report exactly 0, not rounding noise.
         if (std::memcmp(x, y, sizeof(float) * static_cast<size_t>(E)) == 0) row[s] = 0.0;
       } else {
