@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <random>
 #include <fstream>
 #include <sstream>
 
@@ -180,4 +181,31 @@ TEST_CASE("damaged files are rejected with a message naming the problem", "[trac
   SECTION("missing file") {
     CHECK_THROWS_WITH(load_trace(dir / "nope.safetensors"), Catch::Contains("nope.safetensors") && Catch::Contains("cannot open"));
   }
+}
+
+TEST_CASE("randomly corrupted traces either load or throw InputError", "[trace_io][fuzz]") {
+  test::TempDir dir;
+  const auto good = dir / "good.safetensors";
+  save_trace(test::random_trace(2, 4, 2, 5, 2, 3), good);
+  const std::string bytes = read_all(good);
+  std::mt19937 rng(1234);
+  const auto bad = dir / "bad.safetensors";
+  int rejected = 0;
+  for (int i = 0; i < 400; ++i) {
+    std::string s = bytes;
+    const int flips = 1 + static_cast<int>(rng() % 4);
+    for (int f = 0; f < flips; ++f) {
+      // Mostly the length and header, sometimes the data.
+      const size_t at = rng() % 4 == 0 ? rng() % s.size() : rng() % std::min<size_t>(s.size(), 400);
+      s[at] = static_cast<char>(rng() & 0xff);
+    }
+    if (rng() % 5 == 0) s.resize(rng() % s.size());
+    write_all(bad, s);
+    try {
+      load_trace(bad);
+    } catch (const InputError&) {
+      ++rejected;
+    }
+  }
+  CHECK(rejected > 200);
 }
