@@ -1,6 +1,7 @@
 // The diff job's files, field by field (docs/outputs.md), and the all-or-nothing guarantee.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -110,4 +111,26 @@ TEST_CASE("a failed diff leaves no output directory behind", "[diff]") {
   std::ofstream(dir / "existing" / "keep.txt") << "x";
   CHECK_THROWS_AS(write_diff(dir / "existing", top1({0, 1}, 1), other, o), InputError);
   CHECK(std::distance(std::filesystem::directory_iterator(dir / "existing"), {}) == 1);
+}
+
+TEST_CASE("plots are written in every requested format", "[diff]") {
+  test::TempDir dir;
+  DiffOptions o;
+  o.plot_formats = {"png", "svg"};
+  o.routing.metric = Divergence::KL;
+  const auto files = write_diff(dir / "out", top1({0, 1, 2}, 1), top1({0, 2, 1}, 1), o);
+  for (const char* f : {"kl.csv", "kl_layer_mean.csv", "kl_heatmap.png", "kl_layer_mean.png", "kl_heatmap.svg",
+                        "kl_layer_mean.svg"}) {
+    CHECK(std::find(files.begin(), files.end(), f) != files.end());
+    CHECK(std::filesystem::file_size(dir / "out" / f) > 0);
+  }
+  CHECK(read_all(dir / "out" / "kl_heatmap.svg").find("KL (bits)") != std::string::npos);
+}
+
+TEST_CASE("traces without aligned steps are refused", "[diff]") {
+  test::TempDir dir;
+  DiffOptions o;
+  CHECK_THROWS_WITH(write_diff(dir / "out", top1({0, 1}, 2), top1({0, 2, 1}, 1), o),
+                    Catch::Contains("nothing to compare") && Catch::Contains("0 generated positions"));
+  CHECK_FALSE(std::filesystem::exists(dir / "out"));
 }

@@ -20,6 +20,7 @@ struct JsdPlotOptions {
   double scale = 2.0;          ///< PNG pixels per px (2 = sharp on high-DPI screens and in print); SVG/PDF ignore it
   std::optional<double> vmax;  ///< top of the JSD scale; unset = 1 (heatmap colours), fitted (bar y axis)
   int64_t first_step = 0;      ///< step number of the matrix's first column, used for x tick labels
+  std::string metric_label = "JSD (bits)";  ///< what the values are: colorbar and bar-axis label
   bool full_layer_names = false;  ///< false: ticks show the part of each name that differs, the shared rest goes in the axis label
 };
 

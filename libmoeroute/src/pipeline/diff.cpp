@@ -1,10 +1,12 @@
 #include "moeroute/diff.h"
 
+#include <algorithm>
 #include <numeric>
 
 #include <fmt/format.h>
 
 #include "io/csv.h"
+#include "moeroute/compare_plots.h"
 #include "moeroute/error.h"
 #include "moeroute/version.h"
 
@@ -77,11 +79,43 @@ nlohmann::ordered_json meta_json(const RoutingDiff& d, const RouterTrace& base, 
   return j;
 }
 
+std::string metric_label(Divergence m) {
+  switch (m) {
+    case Divergence::JSD: return "JSD (bits)";
+    case Divergence::KL: return "KL (bits)";
+    case Divergence::TotalVariation: return "total variation";
+    case Divergence::Hellinger: return "Hellinger distance";
+  }
+  return "";
+}
+
+void stage_plots(OutputDir& out, const RoutingDiff& d, const DiffOptions& o) {
+  JsdPlotOptions p;
+  p.metric_label = metric_label(d.metric);
+  if (d.metric == Divergence::KL) {  // unbounded: scale to the data, at least [0, 1]
+    double mx = 1.0;
+    for (double v : d.divergence) mx = std::max(mx, v);
+    p.vmax = mx;
+  }
+  const std::string prefix = to_string(d.metric);
+  for (const auto& fmt_name : o.plot_formats) {
+    if (fmt_name != "png" && fmt_name != "svg")
+      throw InputError(fmt::format("plot format '{}' is not one of: png, svg", fmt_name));
+    jsd_heatmap(d.divergence, d.layers, out.staged_path(prefix + "_heatmap." + fmt_name), p);
+    jsd_layer_mean(d.divergence, d.layers, out.staged_path(prefix + "_layer_mean." + fmt_name), p);
+  }
+}
+
 }  // namespace
 
 RoutingDiff stage_diff_outputs(OutputDir& out, const RouterTrace& base, const RouterTrace& var,
                                const DiffOptions& options) {
   RoutingDiff d = diff_routing(base, var, options.routing);
+  if (d.alignment.steps == 0)
+    throw InputError(fmt::format("nothing to compare: {} has {} generated positions after a {}-token prompt, {} has {} "
+                                 "after {} (docs/metrics.md, Alignment)",
+                                 options.routing.base_name, base.generated_length(), base.prompt_length,
+                                 options.routing.var_name, var.generated_length(), var.prompt_length));
   const auto shifts = top_expert_shifts(d, options.top_n);
 
   out.write(kShiftsFilename, shifts_csv(shifts));
@@ -89,6 +123,7 @@ RoutingDiff stage_diff_outputs(OutputDir& out, const RouterTrace& base, const Ro
   out.write("layers.json", nlohmann::json(d.layers).dump(2) + "\n");
   out.write(divergence_matrix_filename(d.metric), matrix_csv(d));
   out.write(to_string(d.metric) + "_layer_mean.csv", layer_mean_csv(d));
+  if (options.plots) stage_plots(out, d, options);
   return d;
 }
 

@@ -97,10 +97,12 @@ plot::Figure jsd_heatmap_figure(const std::vector<double>& jsd, const std::vecto
   h.colormap = plot::Colormap::Viridis;
   h.vmin = 0;                 // base-2 JSD lies in [0, 1]: a fixed scale keeps runs comparable
   h.vmax = o.vmax.value_or(1.0);
-  h.colorbar_label = "JSD (bits)";
+  h.colorbar_label = o.metric_label;
   auto [axis_label, labels] = layer_axis(layer_names, o);
   fig.axes()
-      .set_title(o.title.empty() ? "Routing divergence, base vs variant (JSD per layer and step)" : o.title)
+      .set_title(o.title.empty() ? "Routing divergence, base vs variant (" +
+                                     o.metric_label.substr(0, o.metric_label.find(" (")) + " per layer and step)"
+                               : o.title)
       .set_xlabel("Generation step")
       .set_ylabel(axis_label)
       .set_ycategories(std::move(labels))
@@ -139,7 +141,7 @@ plot::Figure jsd_layer_mean_figure(const std::vector<double>& jsd, const std::ve
   plot::Axes& ax = fig.axes();
   ax.set_title(o.title.empty() ? "Mean routing divergence per layer, base vs variant" : o.title)
       .set_xlabel(axis_label)
-      .set_ylabel("Mean JSD (bits)")
+      .set_ylabel("Mean " + o.metric_label)
       .set_xcategories(std::move(labels))
       .bars(std::move(bars));
   if (o.vmax) ax.set_ylim(0, *o.vmax);
