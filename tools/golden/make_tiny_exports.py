@@ -13,6 +13,7 @@ only with the versions pinned in tools/requirements-export.txt (see tests/data/t
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -98,6 +99,19 @@ def gpt_oss_config(special: dict[str, int]):
     )
 
 
+def hub_style_config(path: Path) -> None:
+    """Rewrite config.json with the key names the real Hub checkpoints use (Qwen3-30B-A3B,
+    gpt-oss-20b): `num_experts` for Qwen, `rope_theta` + `rope_scaling` instead of transformers
+    5's `rope_parameters`. Every transformers 5.x reads these; 5.0 does not read 5.23's own names."""
+    config = json.loads(path.read_text())
+    if config["model_type"] == "qwen3_moe":
+        config["num_experts"] = config.pop("num_local_experts")
+    rope = dict(config.pop("rope_parameters"))
+    config["rope_theta"] = rope.pop("rope_theta")
+    config["rope_scaling"] = None if rope.get("rope_type") == "default" else rope
+    path.write_text(json.dumps(dict(sorted(config.items())), indent=2) + "\n")
+
+
 def make_checkpoint(name: str, make_config, out: Path) -> Path:
     from transformers import AutoModelForCausalLM
 
@@ -107,6 +121,7 @@ def make_checkpoint(name: str, make_config, out: Path) -> Path:
     torch.manual_seed(SEED)
     model = AutoModelForCausalLM.from_config(make_config(special), dtype=torch.float32)
     model.save_pretrained(str(directory))
+    hub_style_config(directory / "config.json")
     return directory
 
 

@@ -105,16 +105,23 @@ def install_logits_gates(model: nn.Module, gates: list[GateInfo]) -> None:
 
 
 def capture_router_outputs(gates: list[GateInfo]):
-    """Forward hooks on the original routers that keep (logits, scores, indices) per layer."""
+    """Forward hooks on the original routers that keep (raw logits, scores, indices) per layer.
+
+    The logits are recomputed from the router's input and weights with the router's own op:
+    what transformers returns as `router_logits` changed meaning (transformers 5.0's Qwen
+    routers return softmax probabilities under that name; 5.23's return raw logits).
+    """
     captured: dict[int, list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]] = {g.layer: [] for g in gates}
     handles = []
     for info in gates:
-        def hook(_m, _args, out, layer=info.layer):
+        def hook(module, args, out, layer=info.layer, has_bias=info.has_bias):
             if not (isinstance(out, tuple) and len(out) == 3):
                 raise ExportError(
                     f"router of layer {layer} returned {type(out).__name__}, expected the transformers >= 5 "
                     "(logits, scores, indices) tuple"
                 )
-            captured[layer].append(tuple(t.detach().clone() for t in out))
+            hidden = args[0].reshape(-1, module.weight.shape[1])
+            logits = F.linear(hidden, module.weight, module.bias if has_bias else None)
+            captured[layer].append((logits.detach().clone(), out[1].detach().clone(), out[2].detach().clone()))
         handles.append(info.router.register_forward_hook(hook))
     return captured, handles
