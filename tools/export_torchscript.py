@@ -34,7 +34,8 @@ def parse_args(argv: list[str]) -> tuple[ExportOptions, bool]:
     p.add_argument("--atol", type=float, help="absolute tolerance (default depends on dtype)")
     p.add_argument("--rtol", type=float, help="relative tolerance (default depends on dtype)")
     p.add_argument("--experts-implementation", default="batched_mm",
-                   help="transformers experts kernel to trace (only loop-free ones verify)")
+                   help="experts kernel to trace: batched_mm (exact work, gathers expert weights per "
+                        "token) or moeroute_dense (all experts on all tokens, little memory)")
     p.add_argument("--attn-implementation", default="eager",
                    help="transformers attention to trace (eager loads in LibTorch 1.13)")
     p.add_argument("--require-libtorch-1.13", dest="require_libtorch_1_13", action="store_true",

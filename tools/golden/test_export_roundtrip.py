@@ -128,6 +128,17 @@ class Exporter(unittest.TestCase):
                 for key in old:
                     torch.testing.assert_close(new[key], old[key], atol=1e-4, rtol=1e-4, msg=key)
 
+    def test_dense_experts_export_matches_committed_routing(self):
+        name = "gpt_oss_tiny"
+        export(ExportOptions(source=str(FIXTURES / "hf" / name), out=self.out, seq_len=8, verify_seq_len=13,
+                             experts_implementation="moeroute_dense"))
+        meta = json.loads(Path(str(self.out) + ".json").read_text())
+        self.assertEqual(meta["exported_with"]["experts_implementation"], "moeroute_dense")
+        self.assertEqual(meta["libtorch_1_13"]["missing_ops"], [])
+        new = load_file(str(self.out) + ".routing.safetensors")
+        old = load_file(str(FIXTURES / f"{name}.pt.routing.safetensors"))
+        torch.testing.assert_close(new["traced_logits"], old["logits"], atol=1e-4, rtol=1e-4)
+
     def test_loop_experts_are_refused(self):
         """transformers' eager experts loop bakes the example's expert choice into the trace."""
         opts = ExportOptions(source=str(FIXTURES / "hf" / "qwen3_moe_tiny"), out=self.out,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from . import compat, observe, sidecars
+from . import compat, experts, observe, sidecars
 from .gates import ExportError, GateInfo, capture_router_outputs, find_gates, install_logits_gates
 from .verify import TOLERANCES, Report, Tolerance, compare_logits, compare_routing
 
@@ -33,7 +33,7 @@ class ExportOptions:
     device: str = "cpu"  # device for loading, tracing and verification
     seed: int = 0  # seeds the random example and verification token ids
     revision: str | None = None  # Hub revision (branch, tag or commit); None = default branch
-    experts_implementation: str = "batched_mm"  # transformers experts kernel traced into the export
+    experts_implementation: str = "batched_mm"  # experts kernel traced: batched_mm or moeroute_dense
     attn_implementation: str = "eager"  # eager attention avoids ops LibTorch 1.13 lacks
     atol: float | None = None  # overrides the dtype's default absolute tolerance
     rtol: float | None = None  # overrides the dtype's default relative tolerance
@@ -177,6 +177,7 @@ def _sidecar(opts, model, gates, versions, tokenizer, report: Report, shapes, to
         "source": _portable_path(opts.source, opts.out),
         "revision": opts.revision,
         "dtype": str(DTYPES[opts.dtype]).removeprefix("torch."),
+        "device": opts.device,  # traced code creates masks/positions on this device: run it there
         "forward": "forward(input_ids: int64[batch, seq]) -> logits: float[batch, seq, vocab]",
         "vocab_size": int(config.vocab_size),
         "hidden_size": int(config.hidden_size),
@@ -239,10 +240,11 @@ def export(opts: ExportOptions, verbose: bool = False) -> dict:
 
     if not getattr(model, "_can_set_experts_implementation", lambda: False)():
         raise ExportError(f"{type(model).__name__} cannot switch its experts implementation")
-    model.set_experts_implementation(opts.experts_implementation)
-    install_logits_gates(model, gates)
-    _logits_only_forward(model)
-    traced = _trace(model, example, verbose)
+    with experts.selected(opts.experts_implementation) as implementation:
+        model.set_experts_implementation(implementation)
+        install_logits_gates(model, gates)
+        _logits_only_forward(model)
+        traced = _trace(model, example, verbose)
 
     opts.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = opts.out.with_name(f"{opts.out.name}.tmp-{os.getpid()}")
