@@ -58,13 +58,16 @@ def _load_model(opts: ExportOptions, dtype: torch.dtype):
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
-    model = AutoModelForCausalLM.from_pretrained(
-        opts.source,
-        revision=opts.revision,
-        dtype=dtype,
-        attn_implementation=opts.attn_implementation,
-        experts_implementation="eager",
-    )
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            opts.source,
+            revision=opts.revision,
+            dtype=dtype,
+            attn_implementation=opts.attn_implementation,
+            experts_implementation="eager",
+        )
+    except (OSError, ValueError, KeyError) as e:
+        raise ExportError(f"cannot load '{opts.source}' with transformers: {e}") from e
     return model.to(opts.device).eval()
 
 
