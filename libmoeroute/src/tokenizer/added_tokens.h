@@ -17,7 +17,7 @@ class Normalizer;
 struct AddedToken {
   std::int32_t id = 0;
   std::string content;       // as written in the file
-  std::string match;         // what is matched and decoded: `content`, normalized if `normalized`
+  std::string match;         // what is matched: `content`, normalized if `normalized`
   bool single_word = false;  // only match when no word character touches either end
   bool lstrip = false;       // the match swallows whitespace to its left
   bool rstrip = false;       // the match swallows whitespace to its right

@@ -95,8 +95,9 @@ std::unique_ptr<BpeModel> BpeModel::from_json(const JsonField& spec, bool byte_l
       return it->second;
     };
     if (right.size() < prefix_len) entry.fail("right token is shorter than continuing_subword_prefix");
-    const std::int32_t merged = lookup(left + right.substr(prefix_len));
-    m->insert_merge(lookup(left), lookup(right), rank++, merged);
+    const std::int32_t left_id = lookup(left);
+    const std::int32_t right_id = lookup(right);
+    m->insert_merge(left_id, right_id, rank++, lookup(left + right.substr(prefix_len)));
   }
 
   if (spec.has("unk_token")) {

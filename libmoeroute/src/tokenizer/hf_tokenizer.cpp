@@ -128,10 +128,10 @@ class HfTokenizer final : public Tokenizer {
   }
 
  private:
-  // The string Hugging Face decodes for `id`: an added token's (normalized) text or the
-  // vocabulary entry.
+  // The string Hugging Face decodes for `id`: an added token's text as written in the file
+  // (tokenizers 0.22; 0.23 decodes the normalized spelling) or the vocabulary entry.
   std::string piece_of(int64_t id) const {
-    if (const detail::AddedToken* t = added_.by_id(id)) return t->match;
+    if (const detail::AddedToken* t = added_.by_id(id)) return t->content;
     if (const std::string* s = model_->token(id)) return *s;
     throw InputError(fmt::format("{}: token id {} is not in the vocabulary (ids 0..{})", source_, id, id_limit_ - 1));
   }
