@@ -71,14 +71,17 @@ def multilingual_text(tokenizer_json, limit, seed=0):
 
 
 def time_hf(tokenizer_json, text, repeat):
+    """(warm MB/s: median of `repeat` encodes after the first, cold MB/s: the first, ids)."""
     tok = Tokenizer.from_file(str(tokenizer_json))
-    ids = tok.encode(text, add_special_tokens=False).ids  # warm-up: fills tokenizers' cache
+    t0 = time.perf_counter()
+    ids = tok.encode(text, add_special_tokens=False).ids  # fills tokenizers' cache
+    cold = len(text.encode()) / (time.perf_counter() - t0) / 1e6
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
         tok.encode(text, add_special_tokens=False)
         times.append(time.perf_counter() - t0)
-    return len(text.encode()) / statistics.median(times) / 1e6, ids
+    return len(text.encode()) / statistics.median(times) / 1e6, cold, ids
 
 
 def run_ours(bench, tokenizer_json, text_file, repeat):
@@ -92,10 +95,12 @@ def run_ours(bench, tokenizer_json, text_file, repeat):
 
 
 def our_ids(bench, tokenizer_json, text_file):
+    """(ids, MB/s of that first, cold-cache encode)."""
     with tempfile.NamedTemporaryFile("r", suffix=".ids") as f:
-        subprocess.run([str(bench), f"--tokenizer={tokenizer_json}", f"--text={text_file}", f"--ids-out={f.name}"],
-                       check=True)
-        return [int(x) for x in Path(f.name).read_text().split()]
+        out = subprocess.run([str(bench), f"--tokenizer={tokenizer_json}", f"--text={text_file}",
+                              f"--ids-out={f.name}"], check=True, capture_output=True, text=True).stdout
+        cold = float(out.split()[1])
+        return [int(x) for x in Path(f.name).read_text().split()], cold
 
 
 def cpu_name():
@@ -114,7 +119,9 @@ def main():
     args = ap.parse_args()
     print(f"machine: {os.cpu_count()} cores, {cpu_name()}; tokenizers {tokenizers.__version__}; "
           f"Python {platform.python_version()}")
-    print(f"{'vocabulary':<10} {'MB':>6} {'moeroute MB/s':>14} {'tokenizers MB/s':>16} {'ratio':>7}  ids")
+    print("warm: median of repeated encodes of the whole text; cold: the first encode (empty caches)")
+    print(f"{'vocabulary':<10} {'MB':>6} {'moeroute MB/s':>14} {'tokenizers MB/s':>16} {'ratio':>7} "
+          f"{'cold: moeroute':>15} {'tokenizers':>11} {'ratio':>7}  ids")
     failed = False
     for name, tokenizer_json in MODELS.items():
         if not tokenizer_json.exists():
@@ -128,14 +135,16 @@ def main():
             f.write(text)
             text_file = f.name
         try:
-            hf_mbs, hf_ids = time_hf(tokenizer_json, text, args.repeat)
+            hf_mbs, hf_cold, hf_ids = time_hf(tokenizer_json, text, args.repeat)
             ours_mbs = run_ours(args.bench, tokenizer_json, text_file, args.repeat)
-            same = our_ids(args.bench, tokenizer_json, text_file) == hf_ids
+            ids, ours_cold = our_ids(args.bench, tokenizer_json, text_file)
+            same = ids == hf_ids
         finally:
             os.unlink(text_file)
         failed |= not same
         print(f"{name:<10} {len(text.encode()) / 1e6:>6.2f} {ours_mbs:>14.2f} {hf_mbs:>16.2f} "
-              f"{ours_mbs / hf_mbs:>6.2f}x  {'identical' if same else 'DIFFERENT'}")
+              f"{ours_mbs / hf_mbs:>6.2f}x {ours_cold:>15.2f} {hf_cold:>11.2f} {ours_cold / hf_cold:>6.2f}x  "
+              f"{'identical' if same else 'DIFFERENT'} ({len(hf_ids)} tokens)")
     sys.exit(1 if failed else 0)
 
 

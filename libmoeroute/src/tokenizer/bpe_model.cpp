@@ -23,20 +23,18 @@ std::size_t merge_slot(std::uint64_t key, std::uint64_t mask) {
   return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ULL) >> 20) & mask;
 }
 
-// The two tokens of merges[i], in either file format.
-std::pair<std::string, std::string> merge_pair(const JsonField& entry) {
-  if (entry.value.is_string()) {
-    const std::string line = entry.string();
+// The two tokens of merges[i] (`v`), in either file format; errors name `merges`[i].
+std::pair<std::string, std::string> merge_pair(const nlohmann::json& v, const JsonField& merges, std::size_t i) {
+  if (v.is_string()) {
+    const auto& line = v.get_ref<const std::string&>();
     const std::size_t space = line.find(' ');
     if (space == std::string::npos || line.find(' ', space + 1) != std::string::npos)
-      entry.fail(fmt::format("expected two tokens separated by one space, found \"{}\"", line));
+      merges.at(i).fail(fmt::format("expected two tokens separated by one space, found \"{}\"", line));
     return {line.substr(0, space), line.substr(space + 1)};
   }
-  if (entry.value.is_array()) {
-    if (entry.array_size() != 2) entry.fail("expected a pair [\"left\", \"right\"]");
-    return {entry.at(std::size_t{0}).string(), entry.at(std::size_t{1}).string()};
-  }
-  entry.fail("expected \"left right\" or [\"left\", \"right\"]");
+  if (v.is_array() && v.size() == 2 && v[0].is_string() && v[1].is_string())
+    return {v[0].get<std::string>(), v[1].get<std::string>()};
+  merges.at(i).fail("expected \"left right\" or [\"left\", \"right\"]");
 }
 
 }  // namespace
@@ -86,15 +84,16 @@ std::unique_ptr<BpeModel> BpeModel::from_json(const JsonField& spec, bool byte_l
   const std::size_t prefix_len = m->continuing_subword_prefix_.size();
   std::uint32_t rank = 0;
   for (std::size_t i = 0; i < count; ++i) {
-    const JsonField entry = merges.at(i);
-    if (entry.value.is_string() && entry.value.get_ref<const std::string&>().rfind("#version", 0) == 0) continue;
-    auto [left, right] = merge_pair(entry);
+    // Fields are only built for error messages: this loop runs 100 000s of times.
+    const nlohmann::json& entry = merges.value[i];
+    if (entry.is_string() && entry.get_ref<const std::string&>().rfind("#version", 0) == 0) continue;
+    auto [left, right] = merge_pair(entry, merges, i);
     const auto lookup = [&](const std::string& token) {
       const auto it = m->vocab_.find(token);
-      if (it == m->vocab_.end()) entry.fail(fmt::format("token \"{}\" is not in model.vocab", token));
+      if (it == m->vocab_.end()) merges.at(i).fail(fmt::format("token \"{}\" is not in model.vocab", token));
       return it->second;
     };
-    if (right.size() < prefix_len) entry.fail("right token is shorter than continuing_subword_prefix");
+    if (right.size() < prefix_len) merges.at(i).fail("right token is shorter than continuing_subword_prefix");
     const std::int32_t left_id = lookup(left);
     const std::int32_t right_id = lookup(right);
     m->insert_merge(left_id, right_id, rank++, lookup(left + right.substr(prefix_len)));
