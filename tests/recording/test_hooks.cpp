@@ -1,7 +1,7 @@
 // TorchScript hooks + Recorder on small C++-built MoE modules with transformers' names: recorded
 // logits are the router's own linear output bit for bit, ids/weights follow each family's rule
 // (hand-computed for a known input), and hooking leaves the model's outputs bit-identical.
-#include <catch2/catch.hpp>
+#include "torch_catch.h"
 
 #include <cstring>
 

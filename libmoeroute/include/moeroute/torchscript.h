@@ -46,4 +46,8 @@ std::vector<LayerInfo> find_router_gates(const torch::jit::Module& module, const
 HookedModule hook_router_gates(const torch::jit::Module& module, const HookOptions& options = {},
                                const std::string& what = "TorchScript module");
 
+/// The TorchScript module of a built-in model ("tiny-moe"): unhooked, CPU, float32. Saving it
+/// gives an export load_model() can read (with a config.json extra file for its routing rule).
+torch::jit::Module builtin_module(const std::string& name);
+
 }  // namespace moeroute

@@ -8,6 +8,7 @@
 #include "torch/models/tiny_moe.h"
 #include "moeroute/error.h"
 #include "moeroute/model.h"
+#include "moeroute/torchscript.h"
 #include "torch/torchscript/torchscript_model.h"
 
 namespace moeroute {
@@ -17,8 +18,7 @@ namespace {
 constexpr const char* kBuiltinPrefix = "builtin:";
 
 std::unique_ptr<CausalLM> load_builtin(const std::string& name, const ModelOptions& options) {
-  if (name != "tiny-moe")
-    throw InputError(fmt::format("unknown built-in model 'builtin:{}' (built-in models: builtin:tiny-moe)", name));
+  auto module = builtin_module(name);
   const detail::TinyMoeConfig config;
   detail::ScriptModelMeta meta;
   meta.model_id = std::string(kBuiltinPrefix) + name;
@@ -27,7 +27,7 @@ std::unique_ptr<CausalLM> load_builtin(const std::string& name, const ModelOptio
   meta.tokenizer = make_byte_tokenizer(detail::tiny_moe_special_tokens());
   meta.stop_token_ids = {256, 258};  // <|endoftext|>, <|im_end|>
   meta.pad_token_id = 256;
-  return detail::make_torchscript_model(detail::build_tiny_moe(config), std::move(meta), options);
+  return detail::make_torchscript_model(std::move(module), std::move(meta), options);
 }
 
 // Fills the rule and stop tokens from a transformers config.json stored in the export.
@@ -53,6 +53,12 @@ void read_hf_config(const std::string& text, const std::string& what, detail::Sc
 }  // namespace
 
 std::vector<std::string> builtin_model_names() { return {"tiny-moe"}; }
+
+torch::jit::Module builtin_module(const std::string& name) {
+  if (name != "tiny-moe")
+    throw InputError(fmt::format("unknown built-in model 'builtin:{}' (built-in models: builtin:tiny-moe)", name));
+  return detail::build_tiny_moe();
+}
 
 std::unique_ptr<CausalLM> load_model(const std::string& model, const ModelOptions& options) {
   if (model.rfind(kBuiltinPrefix, 0) == 0) return load_builtin(model.substr(std::char_traits<char>::length(kBuiltinPrefix)), options);

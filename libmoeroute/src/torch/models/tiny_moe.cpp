@@ -202,9 +202,9 @@ def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
     h = self.embed_tokens.forward(input_ids)
     positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
     cos, sin = self.rotary_emb.forward(positions, h.dtype)
-    causal = torch.ones([t, t], device=input_ids.device).tril().bool()
-    keys = attention_mask.bool().unsqueeze(1)
-    eye = torch.eye(t, device=input_ids.device).bool()
+    causal = torch.ones([t, t], device=input_ids.device).tril() > 0
+    keys = (attention_mask > 0).unsqueeze(1)
+    eye = torch.eye(t, device=input_ids.device) > 0
     allowed = (causal.unsqueeze(0) & keys) | eye.unsqueeze(0)
     mask = torch.zeros(allowed.shape, device=input_ids.device).masked_fill(allowed.logical_not(), -1e9).unsqueeze(1)
 )" + calls + "    return self.norm.forward(h)\n");
