@@ -1,0 +1,156 @@
+// The two product plots of a routing comparison, built from the plot module.
+#include "moeroute/compare_plots.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "moeroute/error.h"
+
+namespace moeroute {
+
+namespace {
+
+// Rows (layers) × columns (steps) of the matrix; throws on anything but a full grid.
+std::size_t steps_of(const std::vector<double>& jsd, const std::vector<std::string>& layers, const char* plot) {
+  if (layers.empty()) throw InputError(fmt::format("{}: no layers given", plot));
+  if (jsd.empty()) throw InputError(fmt::format("{}: the JSD matrix is empty (no steps)", plot));
+  if (jsd.size() % layers.size() != 0)
+    throw InputError(fmt::format("{}: {} JSD values do not form {} layer rows ({} is not a multiple of {})", plot,
+                                 jsd.size(), layers.size(), jsd.size(), layers.size()));
+  return jsd.size() / layers.size();
+}
+
+void check_options(const JsdPlotOptions& o, const char* plot) {
+  if (o.vmax && !(std::isfinite(*o.vmax) && *o.vmax > 0))
+    throw InputError(fmt::format("{}: vmax must be a positive number, got {}", plot, *o.vmax));
+  if (o.width < 0 || o.height < 0) throw InputError(fmt::format("{}: width and height must be ≥ 0", plot));
+}
+
+std::vector<std::string> split_dots(const std::string& name) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  for (std::size_t dot; (dot = name.find('.', start)) != std::string::npos; start = dot + 1)
+    parts.push_back(name.substr(start, dot - start));
+  parts.push_back(name.substr(start));
+  return parts;
+}
+
+std::string join_dots(const std::vector<std::string>& parts, std::size_t begin, std::size_t end) {
+  std::string out;
+  for (std::size_t i = begin; i < end; ++i) out += (i > begin ? "." : "") + parts[i];
+  return out;
+}
+
+// The y/x axis label and tick labels for the layers.
+std::pair<std::string, std::vector<std::string>> layer_axis(const std::vector<std::string>& names,
+                                                            const JsdPlotOptions& o) {
+  if (o.full_layer_names) return {"Layer", names};
+  LayerLabels l = shorten_layer_names(names);
+  return {l.pattern.empty() ? "Layer" : "Layer (" + l.pattern + ")", std::move(l.labels)};
+}
+
+}  // namespace
+
+LayerLabels shorten_layer_names(const std::vector<std::string>& names) {
+  LayerLabels out{names, ""};
+  if (names.size() < 2) return out;
+  std::vector<std::vector<std::string>> parts;
+  std::size_t shortest = SIZE_MAX;
+  for (const std::string& n : names) {
+    parts.push_back(split_dots(n));
+    shortest = std::min(shortest, parts.back().size());
+  }
+  auto same_at = [&](auto index) {
+    return std::all_of(parts.begin(), parts.end(), [&](const auto& p) { return p[index(p)] == parts[0][index(parts[0])]; });
+  };
+  std::size_t head = 0, tail = 0;
+  while (head + 1 < shortest && same_at([&](const auto&) { return head; })) ++head;
+  while (head + tail + 1 < shortest && same_at([&](const auto& p) { return p.size() - 1 - tail; })) ++tail;
+  if (head + tail == 0) return out;
+  std::vector<std::string> labels;
+  for (const auto& p : parts) labels.push_back(join_dots(p, head, p.size() - tail));
+  std::vector<std::string> sorted = labels;
+  std::sort(sorted.begin(), sorted.end());
+  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) return out;  // would be ambiguous
+  const std::string pre = join_dots(parts[0], 0, head), post = join_dots(parts[0], parts[0].size() - tail, parts[0].size());
+  out.pattern = pre + (head ? "." : "") + "*" + (tail ? "." : "") + post;
+  out.labels = std::move(labels);
+  return out;
+}
+
+plot::Figure jsd_heatmap_figure(const std::vector<double>& jsd, const std::vector<std::string>& layer_names,
+                                const JsdPlotOptions& o) {
+  const std::size_t steps = steps_of(jsd, layer_names, "jsd_heatmap");
+  check_options(o, "jsd_heatmap");
+  const auto rows = static_cast<double>(layer_names.size()), cols = static_cast<double>(steps);
+  // ~7 px per step and 14 px per layer (every name readable) within sensible bounds.
+  const double width = o.width > 0 ? o.width : std::clamp(260 + 7 * cols, 720.0, 1600.0);
+  const double height = o.height > 0 ? o.height : std::clamp(150 + 14 * rows, 360.0, 1400.0);
+  plot::Figure fig(width, height);
+  plot::HeatmapSpec h;
+  h.values = jsd;
+  h.rows = layer_names.size();
+  h.cols = steps;
+  h.x0 = static_cast<double>(o.first_step);
+  h.colormap = plot::Colormap::Viridis;
+  h.vmin = 0;                 // base-2 JSD lies in [0, 1]: a fixed scale keeps runs comparable
+  h.vmax = o.vmax.value_or(1.0);
+  h.colorbar_label = o.metric_label;
+  auto [axis_label, labels] = layer_axis(layer_names, o);
+  fig.axes()
+      .set_title(o.title.empty() ? "Routing divergence, base vs variant (" +
+                                     o.metric_label.substr(0, o.metric_label.find(" (")) + " per layer and step)"
+                               : o.title)
+      .set_xlabel("Generation step")
+      .set_ylabel(axis_label)
+      .set_ycategories(std::move(labels))
+      .heatmap(std::move(h));
+  return fig;
+}
+
+void jsd_heatmap(const std::vector<double>& jsd, const std::vector<std::string>& layer_names,
+                 const std::filesystem::path& path, const JsdPlotOptions& options) {
+  jsd_heatmap_figure(jsd, layer_names, options).save(path, options.scale);
+}
+
+plot::Figure jsd_layer_mean_figure(const std::vector<double>& jsd, const std::vector<std::string>& layer_names,
+                                   const JsdPlotOptions& o) {
+  const std::size_t steps = steps_of(jsd, layer_names, "jsd_layer_mean");
+  check_options(o, "jsd_layer_mean");
+  plot::BarSpec bars;
+  bars.color = plot::colormap_color(plot::Colormap::Viridis, 0.35);  // a mid viridis blue, ties to the heatmap
+  for (std::size_t l = 0; l < layer_names.size(); ++l) {
+    double sum = 0;
+    std::size_t n = 0;
+    for (std::size_t s = 0; s < steps; ++s) {
+      const double v = jsd[l * steps + s];
+      if (!std::isnan(v)) sum += v, ++n;
+    }
+    bars.heights.push_back(n > 0 ? sum / static_cast<double>(n) : std::nan(""));
+  }
+  auto [axis_label, labels] = layer_axis(layer_names, o);
+  const auto layers = static_cast<double>(layer_names.size());
+  const double width = o.width > 0 ? o.width : std::clamp(220 + 18 * layers, 640.0, 1600.0);
+  // Room for the layer names, which turn vertical when many bars share the width.
+  std::size_t longest = 0;
+  for (const std::string& n : labels) longest = std::max(longest, n.size());
+  const double height = o.height > 0 ? o.height : std::clamp(420 + 6.0 * static_cast<double>(longest), 480.0, 900.0);
+  plot::Figure fig(width, height);
+  plot::Axes& ax = fig.axes();
+  ax.set_title(o.title.empty() ? "Mean routing divergence per layer, base vs variant" : o.title)
+      .set_xlabel(axis_label)
+      .set_ylabel("Mean " + o.metric_label)
+      .set_xcategories(std::move(labels))
+      .bars(std::move(bars));
+  if (o.vmax) ax.set_ylim(0, *o.vmax);
+  return fig;
+}
+
+void jsd_layer_mean(const std::vector<double>& jsd, const std::vector<std::string>& layer_names,
+                    const std::filesystem::path& path, const JsdPlotOptions& options) {
+  jsd_layer_mean_figure(jsd, layer_names, options).save(path, options.scale);
+}
+
+}  // namespace moeroute

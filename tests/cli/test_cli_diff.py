@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""CLI tests for `moeroute diff`, checked against an independent reference: traces read with
+the `safetensors` package, JSD from SciPy (jensenshannon(p, q, base=2) ** 2), masses and
+rankings from NumPy. Run by ctest (tests/cli/CMakeLists.txt) as
+    python test_cli_diff.py MOEROUTE_BINARY EXAMPLES_DIR  [unittest args]
+"""
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+import numpy as np
+from safetensors import safe_open
+from safetensors.numpy import load_file
+from scipy.spatial.distance import jensenshannon
+
+MOEROUTE = EXAMPLES = None
+
+
+def load(path):
+    arrays = load_file(str(path))
+    with safe_open(str(path), framework="numpy") as f:
+        meta = json.loads(f.metadata()["moeroute.trace"])
+    return arrays, meta
+
+
+def distribution(arrays, meta, kind, layer, pos):
+    if kind == "full":
+        x = arrays["router_logits"][layer, pos].astype(np.float64)
+        p = np.exp(x - x.max())
+        return p / p.sum()
+    p = np.zeros(meta["num_experts"])
+    np.add.at(p, arrays["topk_ids"][layer, pos], arrays["gate_weights"][layer, pos].astype(np.float64))
+    return p / p.sum()
+
+
+def reference(base_path, var_path, kind, topn):
+    (b, bm), (v, vm) = load(base_path), load(var_path)
+    steps = min(bm["num_positions"] - bm["prompt_length"], vm["num_positions"] - vm["prompt_length"])
+    bs, vs = bm["prompt_length"] - 1, vm["prompt_length"] - 1
+    n_layers, n_exp = len(bm["layers"]), bm["num_experts"]
+    jsd = np.zeros((n_layers, steps))
+    mb, mv = np.zeros((n_layers, n_exp)), np.zeros((n_layers, n_exp))
+    for l in range(n_layers):
+        for s in range(steps):
+            p, q = distribution(b, bm, kind, l, bs + s), distribution(v, vm, kind, l, vs + s)
+            jsd[l, s] = jensenshannon(p, q, base=2) ** 2
+            mb[l] += p
+            mv[l] += q
+    shifts = []
+    for l, layer in enumerate(bm["layers"]):
+        delta = mv[l] - mb[l]
+        order = sorted(range(n_exp), key=lambda e: (-abs(delta[e]), e))[:topn]
+        shifts += [(layer["name"], e, mb[l, e], mv[l, e], delta[e], abs(delta[e])) for e in order]
+    return jsd, shifts, steps, [l["name"] for l in bm["layers"]]
+
+
+def run(*args):
+    return subprocess.run([MOEROUTE, *map(str, args)], capture_output=True, text=True)
+
+
+class DiffMatchesReference(unittest.TestCase):
+    def check(self, kind, topn):
+        base, var = EXAMPLES / "base.safetensors", EXAMPLES / "var.safetensors"
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "out"
+            r = run("diff", base, var, "--out", out, "--dist", kind, "--topn", topn, "--no-plots")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            jsd, shifts, steps, layers = reference(base, var, kind, topn)
+            with open(out / "jsd.csv") as f:
+                rows = list(csv.reader(f))
+            self.assertEqual(rows[0], ["layer"] + [str(s) for s in range(steps)])
+            self.assertEqual([r[0] for r in rows[1:]], layers)
+            ours = np.array([[float(x) for x in r[1:]] for r in rows[1:]])
+            # SciPy takes a sqrt and we square it back: agreement to ~1e-7 absolute is the best
+            # the reference itself allows near 0.
+            np.testing.assert_allclose(ours, jsd, rtol=1e-6, atol=1e-7)
+            with open(out / "expert_shifts_per_layer_topN.csv") as f:
+                rows = list(csv.reader(f))
+            self.assertEqual(rows[0], ["layer", "expert", "base_mass", "var_mass", "delta", "abs_delta"])
+            self.assertEqual(len(rows) - 1, len(shifts))
+            for got, want in zip(rows[1:], shifts):
+                self.assertEqual(got[0], want[0])
+                self.assertEqual(int(got[1]), want[1])
+                np.testing.assert_allclose([float(x) for x in got[2:]], want[2:], rtol=1e-9, atol=1e-12)
+            meta = json.loads((out / "meta.json").read_text())
+            _, bm = load(base)
+            _, vm = load(var)
+            self.assertEqual(meta["input_len_base"], bm["prompt_length"])
+            self.assertEqual(meta["gen_len_base"], bm["num_positions"] - bm["prompt_length"])
+            self.assertEqual(meta["input_len_var"], vm["prompt_length"])
+            self.assertEqual(meta["gen_len_var"], vm["num_positions"] - vm["prompt_length"])
+            self.assertEqual(meta["gen_steps_aligned"], steps)
+            self.assertEqual(meta["distribution"], kind)
+            self.assertEqual(json.loads((out / "layers.json").read_text()), layers)
+
+    def test_full_distribution(self):
+        self.check("full", 10)
+
+    def test_topk_distribution(self):
+        self.check("topk", 5)
+
+
+class DiffRejectsBadInput(unittest.TestCase):
+    def expect_failure(self, base, var, fragment):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "out"
+            r = run("diff", base, var, "--out", out)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn(fragment, r.stderr)
+            self.assertFalse(out.exists(), "no output directory may be left behind")
+
+    def test_truncated_trace(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            bad = Path(tmp) / "truncated.safetensors"
+            bad.write_bytes((EXAMPLES / "var.safetensors").read_bytes()[:-100])
+            self.expect_failure(EXAMPLES / "base.safetensors", bad, "truncated.safetensors: ")
+
+    def test_not_a_trace(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            bad = Path(tmp) / "junk.safetensors"
+            bad.write_bytes(b"hello world, not safetensors")
+            self.expect_failure(bad, EXAMPLES / "var.safetensors", "junk.safetensors: ")
+
+    def test_unknown_option_value(self):
+        r = run("diff", EXAMPLES / "base.safetensors", EXAMPLES / "var.safetensors", "--out", "x", "--dist", "nope")
+        self.assertEqual(r.returncode, 2)
+
+    def test_version_and_help(self):
+        r = run("--version")
+        self.assertEqual(r.returncode, 0)
+        self.assertTrue(r.stdout.startswith("moeroute "))
+        r = run("diff", "--help")
+        self.assertEqual(r.returncode, 0)
+        for flag in ("--out", "--dist", "--topn", "--metric", "--format"):
+            self.assertIn(flag, r.stdout)
+
+
+if __name__ == "__main__":
+    MOEROUTE, EXAMPLES = sys.argv[1], Path(sys.argv[2])
+    unittest.main(argv=[sys.argv[0], *sys.argv[3:]], verbosity=2)
