@@ -8,5 +8,8 @@ class App;
 namespace moeroute::cli {
 
 void add_diff_command(CLI::App& app);
+#if MOEROUTE_WITH_TORCH
+void add_record_command(CLI::App& app);
+#endif
 
 }  // namespace moeroute::cli

@@ -16,6 +16,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer("Run 'moeroute <command> --help' for a command's options. Docs: docs/cli.md");
   moeroute::cli::add_diff_command(app);
+#if MOEROUTE_WITH_TORCH
+  moeroute::cli::add_record_command(app);
+#endif
 
   try {
     app.parse(argc, argv);

@@ -136,7 +136,7 @@ Recorder::Recorder(std::vector<LayerInfo> gates, int num_experts, RoutingRule ru
   if (rows < 1) throw InputError("recorder: need at least one sequence");
   if (options.top_k < 0) throw InputError(fmt::format("top_k must be ≥ 0 (0 = the model's), got {}", options.top_k));
   if (options.top_k > 0) rule.top_k = options.top_k;
-  rule.validate(num_experts, "top_k");
+  rule.validate(num_experts, "recorder");
   const std::set<int> wanted(options.layers.begin(), options.layers.end());
   for (int want : wanted) {
     const bool found = std::any_of(gates.begin(), gates.end(), [&](const LayerInfo& g) { return g.index == want; });
