@@ -1,7 +1,8 @@
-// Recorder: per forward, routed results go into device staging laid out [position, layer, …]
-// (so a contiguous prefix holds the forward's positions), one asynchronous copy per forward
-// moves them to (pinned) host memory, and the host harvests them into per-sequence arrays
-// before the staging is reused — one wait per forward, none per layer.
+// Recorder: per layer, the wanted positions' logits are copied into a preallocated device
+// staging buffer [position, layer, expert] (one device copy per layer, nothing else); at the end
+// of the forward the routing rule runs once over all layers on the device, one asynchronous copy
+// moves ids/weights/logits to (pinned) host memory, and the host harvests them into per-sequence
+// arrays before the next forward — one wait per forward, none per layer.
 #include "moeroute/recorder.h"
 
 #include <algorithm>
@@ -53,10 +54,12 @@ struct Recorder::Impl {
   std::vector<int64_t> offsets;  // row r's first position in the staging
   std::vector<int> seen;         // observe() calls per recorded layer
 
-  // Staging [capacity, L, k|E] on the logits' device, and its host mirror (pinned on CUDA).
+  // Staging [capacity, L, E] in the logits' dtype on their device; host results [capacity, L, k|E]
+  // (pinned on CUDA).
   c10::Device device{c10::kCPU};
+  at::ScalarType staged_type = at::kFloat;
   int64_t capacity = 0;
-  at::Tensor d_ids, d_weights, d_logits, h_ids, h_weights, h_logits;
+  at::Tensor staged, h_ids, h_weights, h_logits;
   std::optional<c10::Stream> copy_stream;  // where the last host copies were queued
   struct Pending {
     std::vector<RowWindow> windows;
@@ -73,26 +76,21 @@ struct Recorder::Impl {
   int k() const { return rule.top_k; }
   int num_layers() const { return static_cast<int>(layers.size()); }
 
-  void ensure_staging(const c10::Device& dev) {
-    if (d_ids.defined() && dev == device && total <= capacity) return;
-    if (pending) harvest();  // the staging is about to be replaced
-    device = dev;
+  void ensure_staging(const at::Tensor& logits) {
+    if (staged.defined() && logits.device() == device && logits.scalar_type() == staged_type && total <= capacity)
+      return;
+    if (pending) harvest();  // the buffers are about to be replaced
+    device = logits.device();
+    staged_type = logits.scalar_type();
     capacity = std::max<int64_t>(total, std::max<int64_t>(capacity, 1));
     const int64_t L = num_layers();
-    const auto on_dev = at::TensorOptions().device(device);
-    d_ids = at::empty({capacity, L, k()}, on_dev.dtype(at::kInt));
-    d_weights = at::empty({capacity, L, k()}, on_dev.dtype(at::kFloat));
-    d_logits = options.keep_logits
-                   ? at::empty({capacity, L, num_experts}, on_dev.dtype(storage_type(options.logits_dtype)))
-                   : at::Tensor();
-    if (device.is_cpu()) {
-      h_ids = d_ids, h_weights = d_weights, h_logits = d_logits;
-      return;
-    }
+    staged = at::empty({capacity, L, num_experts}, at::TensorOptions().device(device).dtype(staged_type));
     const auto host = at::TensorOptions().pinned_memory(device.is_cuda());
-    h_ids = at::empty(d_ids.sizes(), host.dtype(at::kInt));
-    h_weights = at::empty(d_weights.sizes(), host.dtype(at::kFloat));
-    h_logits = options.keep_logits ? at::empty(d_logits.sizes(), host.dtype(d_logits.scalar_type())) : at::Tensor();
+    h_ids = at::empty({capacity, L, k()}, host.dtype(at::kInt));
+    h_weights = at::empty({capacity, L, k()}, host.dtype(at::kFloat));
+    h_logits = options.keep_logits
+                   ? at::empty({capacity, L, num_experts}, host.dtype(storage_type(options.logits_dtype)))
+                   : at::Tensor();
   }
 
   // Appends the host mirror's positions to each sequence.
@@ -227,11 +225,8 @@ void Recorder::observe(int slot, const at::Tensor& router_logits) {
       if (m.windows[r].count > 0) parts.push_back(grid[static_cast<int64_t>(r)].narrow(0, m.windows[r].column, m.windows[r].count));
     sel = at::cat(parts, 0);
   }
-  m.ensure_staging(router_logits.device());
-  const auto routed = detail::route_tensor(m.rule, sel);
-  m.d_ids.narrow(0, 0, m.total).select(1, l).copy_(routed.ids);
-  m.d_weights.narrow(0, 0, m.total).select(1, l).copy_(routed.weights);
-  if (m.options.keep_logits) m.d_logits.narrow(0, 0, m.total).select(1, l).copy_(sel);
+  m.ensure_staging(router_logits);
+  m.staged.narrow(0, 0, m.total).select(1, l).copy_(sel);
 }
 
 void Recorder::end_forward() {
@@ -243,14 +238,19 @@ void Recorder::end_forward() {
       throw Error(fmt::format("recorder: router '{}' did not run in this forward (is the model hooked?)",
                               m.layers[l].name));
   if (m.total == 0) return;
-  if (m.device.is_cpu()) {
+  c10::InferenceMode guard;
+  // The rule once over every layer's rows: [total·L, E] → ids and weights [total, L, k].
+  const int64_t L = m.num_layers();
+  const auto logits = m.staged.narrow(0, 0, m.total);
+  const auto routed = detail::route_tensor(m.rule, logits.reshape({m.total * L, m.num_experts}));
+  const bool cpu = m.device.is_cpu();
+  m.h_ids.narrow(0, 0, m.total).copy_(routed.ids.view({m.total, L, m.k()}), /*non_blocking=*/!cpu);
+  m.h_weights.narrow(0, 0, m.total).copy_(routed.weights.view({m.total, L, m.k()}), !cpu);
+  if (m.options.keep_logits) m.h_logits.narrow(0, 0, m.total).copy_(logits, !cpu);
+  if (cpu) {
     m.harvest_from(m.windows, m.offsets, m.total);
     return;
   }
-  c10::InferenceMode guard;
-  m.h_ids.narrow(0, 0, m.total).copy_(m.d_ids.narrow(0, 0, m.total), /*non_blocking=*/true);
-  m.h_weights.narrow(0, 0, m.total).copy_(m.d_weights.narrow(0, 0, m.total), true);
-  if (m.options.keep_logits) m.h_logits.narrow(0, 0, m.total).copy_(m.d_logits.narrow(0, 0, m.total), true);
   m.copy_stream = c10::impl::VirtualGuardImpl(m.device.type()).getStream(m.device);
   m.pending = Impl::Pending{m.windows, m.offsets, m.total};
 }
