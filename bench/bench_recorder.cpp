@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <ATen/ATen.h>
 
 #include "moeroute/error.h"
 #include "moeroute/model.h"
@@ -43,6 +44,21 @@ double tokens_per_second(const Mode& m, const std::vector<int64_t>& prompt, int 
   if (rec) rec->trace(0);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return n / s;
+}
+
+// Microseconds of recorder work per forward for one new position: begin, one observe per layer
+// with logits shaped like a 64-token forward, end (rule + copies + harvest).
+double recorder_us_per_forward(const ModelInfo& info, const RecorderOptions& o, int iterations) {
+  Recorder rec(info.moe_layers, info.num_experts, info.routing, o, 1);
+  const auto logits = at::randn({64, info.num_experts});
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < iterations; ++i) {
+    rec.begin_forward(1, 64, {{63, 1}});
+    for (int l = 0; l < static_cast<int>(info.moe_layers.size()); ++l) rec.observe(l, logits);
+    rec.end_forward();
+  }
+  rec.trace(0);
+  return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / iterations;
 }
 
 double median(std::vector<double> v) {
@@ -101,6 +117,9 @@ int main(int argc, char** argv) {
       const double m = median(tps[j]);
       fmt::print("  {:<22} {:8.2f} tokens/s  overhead {:+6.2f} %\n", modes[j].name, m, 100.0 * (base / m - 1.0));
     }
+    if (info.device == "cpu")
+      fmt::print("recorder work per forward (1 new position): {:.1f} us top-k, {:.1f} us with logits\n",
+                 recorder_us_per_forward(info, topk, 2000), recorder_us_per_forward(info, {}, 2000));
   } catch (const Error& e) {
     fmt::print(stderr, "bench_recorder: {}\n", e.what());
     return 2;

@@ -241,3 +241,50 @@ TEST_CASE("gate patterns", "[hooks]") {
   CHECK_FALSE(gate_pattern_matches("**.layers.*.mlp.gate", "model.layers.1.mlp.gate.proj"));
   CHECK(gate_pattern_matches("model.h.*.moe.router", "model.h.7.moe.router"));
 }
+
+namespace {
+// Feeds logits [T, E] straight to a one-layer recorder (no model) and returns its trace.
+RouterTrace route_on_device(const RoutingRule& rule, const torch::Tensor& logits, RecorderOptions o = {}) {
+  const int E = static_cast<int>(logits.size(1));
+  Recorder rec({{"model.layers.0.mlp.gate", 0}}, E, rule, std::move(o));
+  rec.begin_forward(1, logits.size(0), {{0, logits.size(0)}});
+  rec.observe(0, logits);
+  rec.end_forward();
+  return rec.trace(0);
+}
+}  // namespace
+
+TEST_CASE("device rules equal hand-computed values (DeepSeek-V2)", "[recorder]") {
+  // Same case as the host test: 4 groups of 2, keep 2 groups, top-3 → {6, 1, 0} × 16.
+  const auto logits = torch::tensor({0.0f, 4.0f, 3.0f, 3.5f, 1.0f, 1.0f, 5.0f, -1.0f}).view({1, 8});
+  const auto t = route_on_device(deepseek_v2_rule(3, DeepSeekTopKMethod::GroupLimitedGreedy, 4, 2, 16.0, false), logits);
+  CHECK((std::vector<int32_t>(t.topk_ids_at(0, 0), t.topk_ids_at(0, 0) + 3) == std::vector<int32_t>{6, 1, 0}));
+  CHECK_THAT(t.gate_weights_at(0, 0)[0], WithinAbs(9.028362741, 1e-5));
+  CHECK_THAT(t.gate_weights_at(0, 0)[1], WithinAbs(3.321349040, 1e-5));
+  CHECK_THAT(t.gate_weights_at(0, 0)[2], WithinAbs(0.06083262963, 1e-6));
+  const auto g = route_on_device(deepseek_v2_rule(3, DeepSeekTopKMethod::Greedy, 1, 1, 16.0, false), logits);
+  CHECK((std::vector<int32_t>(g.topk_ids_at(0, 0), g.topk_ids_at(0, 0) + 3) == std::vector<int32_t>{6, 1, 3}));
+}
+
+TEST_CASE("device rules equal the host reference on random logits", "[recorder]") {
+  torch::manual_seed(11);
+  const auto logits = torch::randn({64, 16}) * 2;
+  const std::vector<RoutingRule> rules = {
+      qwen_moe_rule(4, true), olmoe_rule(4), mixtral_rule(2), gpt_oss_rule(4),
+      deepseek_v2_rule(6, DeepSeekTopKMethod::Greedy, 1, 1, 2.5, false),
+      deepseek_v2_rule(6, DeepSeekTopKMethod::GroupLimitedGreedy, 4, 2, 1.0, true)};
+  for (const auto& rule : rules) {
+    INFO(rule.to_string());
+    const auto t = route_on_device(rule, logits);
+    for (int64_t p = 0; p < 64; ++p) {
+      const auto want = route(rule, logits[p].contiguous().data_ptr<float>(), 16);
+      CHECK(std::vector<int32_t>(t.topk_ids_at(0, p), t.topk_ids_at(0, p) + t.top_k) == want.ids);
+      for (int j = 0; j < t.top_k; ++j) CHECK_THAT(t.gate_weights_at(0, p)[j], WithinAbs(want.weights[j], 1e-6));
+    }
+  }
+  // bf16 logits (as most checkpoints run): ids follow the bf16 values exactly.
+  const auto bf = logits.to(torch::kBFloat16);
+  const auto t = route_on_device(gpt_oss_rule(4), bf);
+  const auto as_float = bf.to(torch::kFloat);
+  CHECK(same_bits(t.router_logits_at(0, 0), as_float));
+}

@@ -244,8 +244,8 @@ void Recorder::end_forward() {
   const auto logits = m.staged.narrow(0, 0, m.total);
   const auto routed = detail::route_tensor(m.rule, logits.reshape({m.total * L, m.num_experts}));
   const bool cpu = m.device.is_cpu();
-  m.h_ids.narrow(0, 0, m.total).copy_(routed.ids.view({m.total, L, m.k()}), /*non_blocking=*/!cpu);
-  m.h_weights.narrow(0, 0, m.total).copy_(routed.weights.view({m.total, L, m.k()}), !cpu);
+  m.h_ids.narrow(0, 0, m.total).copy_(routed.ids.reshape({m.total, L, m.k()}), /*non_blocking=*/!cpu);
+  m.h_weights.narrow(0, 0, m.total).copy_(routed.weights.reshape({m.total, L, m.k()}), !cpu);
   if (m.options.keep_logits) m.h_logits.narrow(0, 0, m.total).copy_(logits, !cpu);
   if (cpu) {
     m.harvest_from(m.windows, m.offsets, m.total);
