@@ -1,0 +1,30 @@
+// Loading a model to record: a TorchScript export (.pt) or a built-in demo model.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "moeroute/generate.h"
+#include "moeroute/tokenizer.h"
+
+namespace moeroute {
+
+struct ModelOptions {
+  std::string device = "cpu";              ///< torch device: "cpu", "cuda", "cuda:1"
+  std::string dtype = "auto";              ///< "auto" (as stored), "float32", "bfloat16", "float16"
+  std::vector<std::string> gate_patterns;  ///< router module-path globs; empty = default_gate_patterns()
+  std::string routing_rule;                ///< parse_routing_rule text; "" = from the export's config.json
+  std::shared_ptr<const Tokenizer> tokenizer;  ///< tokenizer for an export; null = the model's own
+  bool install_hooks = true;               ///< false runs the model unhooked (benchmarks; records nothing)
+};
+
+/// Names of the built-in models, without the "builtin:" prefix ("tiny-moe").
+std::vector<std::string> builtin_model_names();
+
+/// Loads "builtin:NAME" or a TorchScript file. Throws InputError when the file is missing or not
+/// loadable, the device or dtype is unknown, no router is found or no routing rule is known, and
+/// UnsupportedError when the export's forward signature is not one moeroute can drive.
+std::unique_ptr<CausalLM> load_model(const std::string& model, const ModelOptions& options = {});
+
+}  // namespace moeroute

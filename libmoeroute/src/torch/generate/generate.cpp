@@ -1,0 +1,166 @@
+// Generation loops over a CausalLM with a Recorder. Position convention (docs/recording.md):
+// the trace holds every token of prompt + generated ids; position p is routed while token p is
+// the input; generation step t (generated token t) comes from position prompt_length − 1 + t.
+#include "moeroute/generate.h"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "moeroute/error.h"
+
+namespace moeroute {
+
+void GenerateOptions::validate() const {
+  if (max_new_tokens <= 0) throw InputError(fmt::format("max_new_tokens must be ≥ 1, got {}", max_new_tokens));
+  sampling.validate();
+}
+
+namespace {
+
+Recorder make_recorder(const CausalLM& model, const RecorderOptions& recording, int rows) {
+  const auto& info = model.info();
+  return Recorder(info.moe_layers, info.num_experts, info.routing, recording, rows);
+}
+
+// Trace of one sequence: routing from the recorder, tokens and bookkeeping from the run.
+RouterTrace finish_trace(Recorder& rec, int row, const CausalLM& model, const Generation& g, const std::string& mode) {
+  RouterTrace t = rec.trace(row);
+  const auto& info = model.info();
+  t.meta.model_id = info.model_id;
+  t.meta.source = info.source;
+  t.meta.extra["device"] = info.device;
+  t.meta.extra["dtype"] = info.dtype;
+  t.meta.extra["mode"] = mode;
+  t.meta.extra["stop_reason"] = g.stop_reason;
+  t.meta.extra["step_position"] = "prompt_length - 1 + t";
+  t.prompt_length = static_cast<int64_t>(g.prompt_ids.size());
+  t.token_ids = g.prompt_ids;
+  t.token_ids.insert(t.token_ids.end(), g.generated_ids.begin(), g.generated_ids.end());
+  if (t.num_positions != static_cast<int64_t>(t.token_ids.size()))
+    throw Error(fmt::format("recorded {} positions for {} tokens", t.num_positions, t.token_ids.size()));
+  if (const Tokenizer* tok = model.tokenizer())
+    for (int64_t id : t.token_ids) t.token_text.push_back(tok->token_piece(id));
+  t.validate("recorded trace");
+  return t;
+}
+
+void check_prompts(const CausalLM& model, const std::vector<std::vector<int64_t>>& prompts) {
+  if (prompts.empty()) throw InputError("no prompt to run");
+  const int64_t vocab = model.info().vocab_size;
+  for (const auto& p : prompts) {
+    if (p.empty()) throw InputError("a prompt has no tokens");
+    for (int64_t id : p)
+      if (id < 0 || id >= vocab)
+        throw InputError(fmt::format("prompt token id {} is outside the model's vocabulary [0, {})", id, vocab));
+  }
+}
+
+// Generates all prompts in one batch (the caller checked the model allows it).
+std::vector<Generation> generate_batch(CausalLM& model, const std::vector<std::vector<int64_t>>& prompts,
+                                       const GenerateOptions& options, const RecorderOptions& recording) {
+  const size_t n = prompts.size();
+  Recorder rec = make_recorder(model, recording, static_cast<int>(n));
+  std::set<int64_t> stops(options.stop_token_ids.begin(), options.stop_token_ids.end());
+  if (options.model_stop_tokens) stops.insert(model.info().stop_token_ids.begin(), model.info().stop_token_ids.end());
+
+  std::vector<Generation> out(n);
+  std::vector<Sampler> samplers;
+  ForwardRequest req;
+  for (size_t r = 0; r < n; ++r) {
+    out[r].prompt_ids = prompts[r];
+    samplers.emplace_back(options.sampling);
+    req.rows.push_back(prompts[r]);
+    req.record_last.push_back(static_cast<int64_t>(prompts[r].size()));
+  }
+  std::vector<bool> done(n, false);
+  const auto vocab = model.info().vocab_size;
+  while (true) {
+    const auto logits = model.forward(req, &rec);
+    bool all_done = true;
+    for (size_t r = 0; r < n; ++r) {
+      req.record_last[r] = 0;
+      if (done[r]) continue;
+      const int64_t tok = samplers[r].next(logits[r].data(), vocab);
+      out[r].generated_ids.push_back(tok);
+      req.rows[r].push_back(tok);
+      req.record_last[r] = 1;  // routed when it is the input of the next forward
+      if (stops.count(tok)) {
+        done[r] = true;
+        out[r].stop_reason = "stop_token";
+      } else if (static_cast<int>(out[r].generated_ids.size()) >= options.max_new_tokens) {
+        done[r] = true;
+        out[r].stop_reason = "max_new_tokens";
+      }
+      all_done = all_done && done[r];
+    }
+    if (all_done) break;
+  }
+  // Route the last generated tokens too, so every token in the trace has its routing.
+  req.want_logits = false;
+  model.forward(req, &rec);
+  for (size_t r = 0; r < n; ++r) {
+    out[r].trace = finish_trace(rec, static_cast<int>(r), model, out[r], "generate");
+    auto& extra = out[r].trace.meta.extra;
+    extra["temperature"] = fmt::format("{}", options.sampling.temperature);
+    extra["top_p"] = fmt::format("{}", options.sampling.top_p);
+    extra["seed"] = std::to_string(options.sampling.seed);
+    extra["max_new_tokens"] = std::to_string(options.max_new_tokens);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<Generation> generate(CausalLM& model, const std::vector<std::vector<int64_t>>& prompts,
+                                 const GenerateOptions& options, const RecorderOptions& recording) {
+  options.validate();
+  check_prompts(model, prompts);
+  if (prompts.size() == 1 || model.info().padded_batches) return generate_batch(model, prompts, options, recording);
+  // Without an attention mask, sequences of different lengths cannot share a batch.
+  std::vector<Generation> out;
+  for (const auto& p : prompts) out.push_back(std::move(generate_batch(model, {p}, options, recording)[0]));
+  return out;
+}
+
+Generation score(CausalLM& model, const std::vector<int64_t>& prompt, const std::vector<int64_t>& continuation,
+                 const RecorderOptions& recording) {
+  std::vector<int64_t> all = prompt;
+  all.insert(all.end(), continuation.begin(), continuation.end());
+  check_prompts(model, {prompt, all});
+  Recorder rec = make_recorder(model, recording, 1);
+  model.forward({{all}, {static_cast<int64_t>(all.size())}, false}, &rec);
+  Generation g;
+  g.prompt_ids = prompt;
+  g.generated_ids = continuation;
+  g.stop_reason = "teacher_forced";
+  g.trace = finish_trace(rec, 0, model, g, "teacher_forced");
+  return g;
+}
+
+std::string to_string(PairAlignment a) { return a == PairAlignment::Free ? "free" : "teacher-forced"; }
+
+PairAlignment parse_pair_alignment(const std::string& text) {
+  if (text == "free") return PairAlignment::Free;
+  if (text == "teacher-forced" || text == "teacher_forced") return PairAlignment::TeacherForced;
+  throw InputError(fmt::format("alignment '{}' is not 'teacher-forced' or 'free'", text));
+}
+
+PairResult run_pair(CausalLM& model, const std::vector<int64_t>& base_prompt, const std::vector<int64_t>& var_prompt,
+                    PairAlignment alignment, const GenerateOptions& options, const RecorderOptions& recording) {
+  PairResult r;
+  if (alignment == PairAlignment::Free) {
+    auto g = generate(model, {base_prompt, var_prompt}, options, recording);
+    r.base = std::move(g[0]);
+    r.var = std::move(g[1]);
+  } else {
+    r.base = std::move(generate(model, {base_prompt}, options, recording)[0]);
+    r.var = score(model, var_prompt, r.base.generated_ids, recording);
+  }
+  r.base.trace.meta.extra["alignment"] = to_string(alignment);
+  r.var.trace.meta.extra["alignment"] = to_string(alignment);
+  return r;
+}
+
+}  // namespace moeroute

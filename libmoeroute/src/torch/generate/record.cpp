@@ -1,0 +1,51 @@
+#include "moeroute/record.h"
+
+#include <fstream>
+#include <iostream>
+#include <iterator>
+
+#include <fmt/format.h>
+
+#include "moeroute/error.h"
+
+namespace moeroute {
+
+namespace {
+
+std::string read_prompt(const RecordOptions& o) {
+  if (o.prompt_file.empty()) return o.prompt;
+  if (!o.prompt.empty()) throw InputError("give either a prompt or a prompt file, not both");
+  if (o.prompt_file == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
+  std::ifstream in(o.prompt_file, std::ios::binary);
+  if (!in) throw InputError(fmt::format("{}: cannot open the prompt file", o.prompt_file));
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  if (in.bad()) throw IoError(fmt::format("{}: read failed", o.prompt_file));
+  return text;
+}
+
+}  // namespace
+
+RouterTrace record(const RecordOptions& options) {
+  // Everything checkable without the model is checked before loading it.
+  options.generation.validate();
+  if (options.recording.top_k < 0) throw InputError(fmt::format("top_k must be ≥ 0, got {}", options.recording.top_k));
+  if (!options.model_options.routing_rule.empty()) parse_routing_rule(options.model_options.routing_rule);
+  const std::string prompt_text = read_prompt(options);
+  if (prompt_text.empty()) throw InputError("the prompt is empty");
+  auto model = load_model(options.model, options.model_options);
+  const Tokenizer* tok = model->tokenizer();
+  if (!tok)
+    throw InputError(fmt::format("model '{}' has no tokenizer, so a text prompt cannot be encoded", options.model));
+  auto g = generate(*model, {tok->encode(prompt_text)}, options.generation, options.recording);
+  return std::move(g[0].trace);
+}
+
+RouterTrace record_to_file(const RecordOptions& options, const std::filesystem::path& out) {
+  TraceSaveOptions save;
+  save.logits_dtype = options.recording.logits_dtype;
+  RouterTrace trace = record(options);
+  save_trace(trace, out, save);
+  return trace;
+}
+
+}  // namespace moeroute

@@ -1,0 +1,286 @@
+// Recorder: per layer, the wanted positions' logits are copied into a preallocated device
+// staging buffer [position, layer, expert] (one device copy per layer, nothing else); at the end
+// of the forward the routing rule runs once over all layers on the device, one asynchronous copy
+// moves ids/weights/logits to (pinned) host memory, and the host harvests them into per-sequence
+// arrays before the next forward — one wait per forward, none per layer.
+#include "moeroute/recorder.h"
+
+#include <algorithm>
+#include <optional>
+#include <set>
+
+#include <c10/core/impl/VirtualGuardImpl.h>
+#include <fmt/format.h>
+
+#include "moeroute/error.h"
+#include "torch/recorder/routing_ops.h"
+
+namespace moeroute {
+
+namespace {
+
+thread_local Recorder* t_active = nullptr;
+
+at::ScalarType storage_type(LogitsDtype d) {
+  switch (d) {
+    case LogitsDtype::F16: return at::kHalf;
+    case LogitsDtype::BF16: return at::kBFloat16;
+    case LogitsDtype::F32: break;
+  }
+  return at::kFloat;
+}
+
+std::string index_list(const std::vector<LayerInfo>& layers) {
+  std::string s;
+  for (const auto& l : layers) s += (s.empty() ? "" : ", ") + std::to_string(l.index);
+  return s;
+}
+
+}  // namespace
+
+struct Recorder::Impl {
+  std::vector<LayerInfo> gates;
+  int num_experts = 0;
+  RoutingRule rule;
+  RecorderOptions options;
+  int rows = 1;
+  std::vector<int> slot_row;      // slot → row in `layers`, or -1 when not recorded
+  std::vector<LayerInfo> layers;  // recorded layers, sorted
+
+  // The forward in progress.
+  bool in_forward = false;
+  int64_t batch = 0, seq_len = 0, total = 0;
+  std::vector<RowWindow> windows;
+  std::vector<int64_t> offsets;  // row r's first position in the staging
+  std::vector<int> seen;         // observe() calls per recorded layer
+
+  // Staging [capacity, L, E] in the logits' dtype on their device; host results [capacity, L, k|E]
+  // (pinned on CUDA).
+  c10::Device device{c10::kCPU};
+  at::ScalarType staged_type = at::kFloat;
+  int64_t capacity = 0;
+  at::Tensor staged, h_ids, h_weights, h_logits;
+  std::optional<c10::Stream> copy_stream;  // where the last host copies were queued
+  struct Pending {
+    std::vector<RowWindow> windows;
+    std::vector<int64_t> offsets;
+    int64_t total = 0;
+  };
+  std::optional<Pending> pending;
+
+  // Per sequence, per layer: values appended position by position.
+  std::vector<std::vector<std::vector<int32_t>>> ids;
+  std::vector<std::vector<std::vector<float>>> weights, logits;
+  std::vector<int64_t> positions;
+
+  int k() const { return rule.top_k; }
+  int num_layers() const { return static_cast<int>(layers.size()); }
+
+  void ensure_staging(const at::Tensor& logits) {
+    if (staged.defined() && logits.device() == device && logits.scalar_type() == staged_type && total <= capacity)
+      return;
+    if (pending) harvest();  // the buffers are about to be replaced
+    device = logits.device();
+    staged_type = logits.scalar_type();
+    capacity = std::max<int64_t>(total, std::max<int64_t>(capacity, 1));
+    const int64_t L = num_layers();
+    staged = at::empty({capacity, L, num_experts}, at::TensorOptions().device(device).dtype(staged_type));
+    const auto host = at::TensorOptions().pinned_memory(device.is_cuda());
+    h_ids = at::empty({capacity, L, k()}, host.dtype(at::kInt));
+    h_weights = at::empty({capacity, L, k()}, host.dtype(at::kFloat));
+    h_logits = options.keep_logits
+                   ? at::empty({capacity, L, num_experts}, host.dtype(storage_type(options.logits_dtype)))
+                   : at::Tensor();
+  }
+
+  // Appends the host mirror's positions to each sequence.
+  void harvest_from(const std::vector<RowWindow>& wins, const std::vector<int64_t>& offs, int64_t n) {
+    const int L = num_layers();
+    const auto* pid = h_ids.data_ptr<int32_t>();
+    const auto* pw = h_weights.data_ptr<float>();
+    at::Tensor lf;
+    if (options.keep_logits) lf = h_logits.narrow(0, 0, n).to(at::kFloat).contiguous();
+    const float* pl = options.keep_logits ? lf.data_ptr<float>() : nullptr;
+    for (size_t r = 0; r < wins.size(); ++r) {
+      for (int64_t p = offs[r]; p < offs[r] + wins[r].count; ++p) {
+        for (int l = 0; l < L; ++l) {
+          const int64_t at_k = (p * L + l) * k();
+          ids[r][l].insert(ids[r][l].end(), pid + at_k, pid + at_k + k());
+          weights[r][l].insert(weights[r][l].end(), pw + at_k, pw + at_k + k());
+          if (pl) {
+            const int64_t at_e = (p * L + l) * num_experts;
+            logits[r][l].insert(logits[r][l].end(), pl + at_e, pl + at_e + num_experts);
+          }
+        }
+      }
+      positions[r] += wins[r].count;
+    }
+  }
+
+  void harvest() {
+    if (!pending) return;
+    // Only the forward's own host copies can still be queued here: its logits were already read.
+    copy_stream->synchronize();
+    harvest_from(pending->windows, pending->offsets, pending->total);
+    pending.reset();
+  }
+};
+
+Recorder::Recorder(std::vector<LayerInfo> gates, int num_experts, RoutingRule rule, RecorderOptions options, int rows)
+    : impl_(std::make_unique<Impl>()) {
+  auto& m = *impl_;
+  if (gates.empty()) throw InputError("recorder: the model has no MoE router layers");
+  if (num_experts <= 0) throw InputError(fmt::format("recorder: invalid expert count {}", num_experts));
+  if (rows < 1) throw InputError("recorder: need at least one sequence");
+  if (options.top_k < 0) throw InputError(fmt::format("top_k must be ≥ 0 (0 = the model's), got {}", options.top_k));
+  if (options.top_k > 0) rule.top_k = options.top_k;
+  rule.validate(num_experts, "recorder");
+  const std::set<int> wanted(options.layers.begin(), options.layers.end());
+  for (int want : wanted) {
+    const bool found = std::any_of(gates.begin(), gates.end(), [&](const LayerInfo& g) { return g.index == want; });
+    if (!found)
+      throw InputError(fmt::format("layer {} is not a MoE layer of this model (MoE layers: {})", want, index_list(gates)));
+  }
+  std::vector<int> order;
+  for (int s = 0; s < static_cast<int>(gates.size()); ++s)
+    if (wanted.empty() || wanted.count(gates[static_cast<size_t>(s)].index)) order.push_back(s);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+    const auto &ga = gates[static_cast<size_t>(a)], &gb = gates[static_cast<size_t>(b)];
+    return ga.index != gb.index ? ga.index < gb.index : natural_less(ga.name, gb.name);
+  });
+  m.slot_row.assign(gates.size(), -1);
+  for (size_t i = 0; i < order.size(); ++i) {
+    m.slot_row[static_cast<size_t>(order[i])] = static_cast<int>(i);
+    m.layers.push_back(gates[static_cast<size_t>(order[i])]);
+  }
+  m.gates = std::move(gates);
+  m.num_experts = num_experts;
+  m.rule = rule;
+  m.options = std::move(options);
+  m.rows = rows;
+  const auto L = static_cast<size_t>(m.num_layers());
+  m.ids.assign(static_cast<size_t>(rows), std::vector<std::vector<int32_t>>(L));
+  m.weights.assign(static_cast<size_t>(rows), std::vector<std::vector<float>>(L));
+  m.logits.assign(static_cast<size_t>(rows), std::vector<std::vector<float>>(L));
+  m.positions.assign(static_cast<size_t>(rows), 0);
+}
+
+Recorder::~Recorder() = default;
+
+bool Recorder::wants(int slot) const {
+  return slot >= 0 && static_cast<size_t>(slot) < impl_->slot_row.size() && impl_->slot_row[static_cast<size_t>(slot)] >= 0;
+}
+
+const std::vector<LayerInfo>& Recorder::layers() const { return impl_->layers; }
+const RoutingRule& Recorder::rule() const { return impl_->rule; }
+
+void Recorder::begin_forward(int64_t batch, int64_t seq_len, std::vector<RowWindow> windows) {
+  auto& m = *impl_;
+  if (m.in_forward) throw Error("recorder: begin_forward called twice without end_forward");
+  if (batch != m.rows || static_cast<int64_t>(windows.size()) != batch)
+    throw Error(fmt::format("recorder: forward over {} rows with {} windows, recorder has {} sequences", batch,
+                            windows.size(), m.rows));
+  m.harvest();
+  m.offsets.assign(windows.size(), 0);
+  m.total = 0;
+  for (size_t r = 0; r < windows.size(); ++r) {
+    const auto& w = windows[r];
+    if (w.count < 0 || w.column < 0 || w.column + w.count > seq_len)
+      throw Error(fmt::format("recorder: window [{}, +{}) of row {} outside a sequence of {}", w.column, w.count, r,
+                              seq_len));
+    m.offsets[r] = m.total;
+    m.total += w.count;
+  }
+  m.batch = batch;
+  m.seq_len = seq_len;
+  m.windows = std::move(windows);
+  m.seen.assign(static_cast<size_t>(m.num_layers()), 0);
+  m.in_forward = true;
+}
+
+void Recorder::observe(int slot, const at::Tensor& router_logits) {
+  if (!wants(slot)) return;
+  auto& m = *impl_;
+  const int l = m.slot_row[static_cast<size_t>(slot)];
+  const auto& name = m.layers[static_cast<size_t>(l)].name;
+  if (!m.in_forward) throw Error(fmt::format("recorder: router '{}' ran outside a recorded forward", name));
+  if (m.seen[static_cast<size_t>(l)]++ > 0)
+    throw Error(fmt::format("recorder: router '{}' ran twice in one forward; one call per layer is expected", name));
+  if (m.total == 0) return;
+  const int64_t E = m.num_experts;
+  if (router_logits.dim() < 2 || router_logits.size(-1) != E || router_logits.numel() != m.batch * m.seq_len * E)
+    throw Error(fmt::format("recorder: router '{}' produced shape {}, expected [{}·{}, {}]", name,
+                            c10::str(router_logits.sizes()), m.batch, m.seq_len, E));
+  c10::InferenceMode guard;
+  const auto grid = router_logits.reshape({m.batch, m.seq_len, E});
+  const bool uniform = std::all_of(m.windows.begin(), m.windows.end(), [&](const RowWindow& w) {
+    return w.column == m.windows[0].column && w.count == m.windows[0].count;
+  });
+  at::Tensor sel;
+  if (uniform) {
+    sel = grid.narrow(1, m.windows[0].column, m.windows[0].count).reshape({m.total, E});
+  } else {
+    std::vector<at::Tensor> parts;
+    for (size_t r = 0; r < m.windows.size(); ++r)
+      if (m.windows[r].count > 0) parts.push_back(grid[static_cast<int64_t>(r)].narrow(0, m.windows[r].column, m.windows[r].count));
+    sel = at::cat(parts, 0);
+  }
+  m.ensure_staging(router_logits);
+  m.staged.narrow(0, 0, m.total).select(1, l).copy_(sel);
+}
+
+void Recorder::end_forward() {
+  auto& m = *impl_;
+  if (!m.in_forward) throw Error("recorder: end_forward without begin_forward");
+  m.in_forward = false;
+  for (size_t l = 0; l < m.seen.size(); ++l)
+    if (m.seen[l] == 0)
+      throw Error(fmt::format("recorder: router '{}' did not run in this forward (is the model hooked?)",
+                              m.layers[l].name));
+  if (m.total == 0) return;
+  c10::InferenceMode guard;
+  // The rule once over every layer's rows: [total·L, E] → ids and weights [total, L, k].
+  const int64_t L = m.num_layers();
+  const auto logits = m.staged.narrow(0, 0, m.total);
+  const auto routed = detail::route_tensor(m.rule, logits.reshape({m.total * L, m.num_experts}));
+  const bool cpu = m.device.is_cpu();
+  m.h_ids.narrow(0, 0, m.total).copy_(routed.ids.reshape({m.total, L, m.k()}), /*non_blocking=*/!cpu);
+  m.h_weights.narrow(0, 0, m.total).copy_(routed.weights.reshape({m.total, L, m.k()}), !cpu);
+  if (m.options.keep_logits) m.h_logits.narrow(0, 0, m.total).copy_(logits, !cpu);
+  if (cpu) {
+    m.harvest_from(m.windows, m.offsets, m.total);
+    return;
+  }
+  m.copy_stream = c10::impl::VirtualGuardImpl(m.device.type()).getStream(m.device);
+  m.pending = Impl::Pending{m.windows, m.offsets, m.total};
+}
+
+RouterTrace Recorder::trace(int row) {
+  auto& m = *impl_;
+  if (row < 0 || row >= m.rows) throw Error(fmt::format("recorder: no sequence {}", row));
+  if (m.in_forward) throw Error("recorder: trace() during a forward");
+  m.harvest();
+  const auto r = static_cast<size_t>(row);
+  RouterTrace t;
+  t.meta.routing_rule = m.rule.to_string();
+  t.layers = m.layers;
+  t.num_experts = m.num_experts;
+  t.top_k = m.k();
+  t.num_positions = m.positions[r];
+  t.allocate(true, m.options.keep_logits);
+  for (size_t l = 0; l < m.layers.size(); ++l) {
+    std::copy(m.ids[r][l].begin(), m.ids[r][l].end(), t.topk_ids.begin() + static_cast<std::ptrdiff_t>(l * m.ids[r][l].size()));
+    std::copy(m.weights[r][l].begin(), m.weights[r][l].end(),
+              t.gate_weights.begin() + static_cast<std::ptrdiff_t>(l * m.weights[r][l].size()));
+    if (m.options.keep_logits)
+      std::copy(m.logits[r][l].begin(), m.logits[r][l].end(),
+                t.router_logits.begin() + static_cast<std::ptrdiff_t>(l * m.logits[r][l].size()));
+  }
+  return t;
+}
+
+ActiveRecorder::ActiveRecorder(Recorder* recorder) : previous_(t_active) { t_active = recorder; }
+ActiveRecorder::~ActiveRecorder() { t_active = previous_; }
+Recorder* ActiveRecorder::current() { return t_active; }
+
+}  // namespace moeroute

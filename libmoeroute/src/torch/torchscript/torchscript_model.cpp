@@ -1,0 +1,216 @@
+// Drives a TorchScript causal LM: left-padded batches with an attention mask when the forward
+// takes one, next-token logits back to the host (the one wait per step), routing to the
+// recorder through the hooks.
+#include "torch/torchscript/torchscript_model.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "moeroute/error.h"
+#include "moeroute/torch_info.h"
+#include "moeroute/torchscript.h"
+
+namespace moeroute::detail {
+
+namespace {
+
+std::string dtype_name(at::ScalarType t) {
+  switch (t) {
+    case at::kFloat: return "float32";
+    case at::kBFloat16: return "bfloat16";
+    case at::kHalf: return "float16";
+    case at::kDouble: return "float64";
+    default: return c10::toString(t);
+  }
+}
+
+std::optional<at::ScalarType> parse_dtype(const std::string& s) {
+  if (s == "auto") return std::nullopt;
+  if (s == "float32" || s == "fp32" || s == "f32") return at::kFloat;
+  if (s == "bfloat16" || s == "bf16") return at::kBFloat16;
+  if (s == "float16" || s == "fp16" || s == "f16" || s == "half") return at::kHalf;
+  throw InputError(fmt::format("dtype '{}' is not one of auto, float32, bfloat16, float16", s));
+}
+
+at::Tensor logits_of(const c10::IValue& out, const std::string& what) {
+  if (out.isTensor()) return out.toTensor();
+  if (out.isTuple() && !out.toTupleRef().elements().empty() && out.toTupleRef().elements()[0].isTensor())
+    return out.toTupleRef().elements()[0].toTensor();
+  if (out.isGenericDict()) {
+    for (const auto& kv : out.toGenericDict())
+      if (kv.key().isString() && kv.key().toStringRef() == "logits" && kv.value().isTensor())
+        return kv.value().toTensor();
+  }
+  throw UnsupportedError(fmt::format(
+      "{}: forward returned {}; expected logits [batch, seq, vocab], a tuple starting with them or a dict with "
+      "'logits'",
+      what, out.tagKind()));
+}
+
+class TorchScriptModel final : public CausalLM {
+ public:
+  TorchScriptModel(torch::jit::Module module, ScriptModelMeta meta, const ModelOptions& options)
+      : meta_(std::move(meta)), device_(parse_device(options.device)) {
+    const auto dtype = parse_dtype(options.dtype);
+    module.eval();
+    if (dtype) module.to(*dtype);
+    module.to(device_);
+    read_signature(module);
+
+    HookOptions hook;
+    if (!options.gate_patterns.empty()) hook.gate_patterns = options.gate_patterns;
+    auto hooked = hook_router_gates(module, hook, meta_.what);
+    module_ = options.install_hooks ? hooked.module : module;
+
+    info_.model_id = meta_.model_id;
+    info_.source = "torchscript";
+    info_.moe_layers = hooked.gates;
+    info_.num_experts = hooked.num_experts;
+    const std::string rule_text = !options.routing_rule.empty() ? options.routing_rule : meta_.routing_rule;
+    if (rule_text.empty())
+      throw InputError(fmt::format(
+          "{}: no routing rule known: the export carries no config.json (extra file) with a known model_type; pass "
+          "one, e.g. --routing-rule 'qwen3_moe(k=8)' (docs/recording.md, Routing rules)",
+          meta_.what));
+    info_.routing = parse_routing_rule(rule_text);
+    info_.routing.validate(info_.num_experts, meta_.what);
+    info_.stop_token_ids = meta_.stop_token_ids;
+    info_.padded_batches = takes_mask_;
+    info_.device = device_.str();
+    info_.dtype = "float32";
+    for (const auto& p : module.parameters()) {
+      if (p.is_floating_point()) {
+        info_.dtype = dtype_name(p.scalar_type());
+        break;
+      }
+    }
+    // A one-token probe: the export runs here and not only at the first real step.
+    const auto probe = forward({{{meta_.pad_token_id}}, {0}, true}, nullptr);
+    info_.vocab_size = static_cast<int64_t>(probe[0].size());
+    if (meta_.tokenizer && meta_.tokenizer->vocab_size() > info_.vocab_size)
+      throw InputError(fmt::format("{}: the tokenizer has {} ids but the model only {} logits", meta_.what,
+                                   meta_.tokenizer->vocab_size(), info_.vocab_size));
+  }
+
+  const ModelInfo& info() const override { return info_; }
+  const Tokenizer* tokenizer() const override { return meta_.tokenizer.get(); }
+
+  std::vector<std::vector<float>> forward(const ForwardRequest& request, Recorder* recorder) override {
+    const auto& rows = request.rows;
+    const auto B = static_cast<int64_t>(rows.size());
+    if (B == 0) throw Error("forward: no rows");
+    if (request.record_last.size() != rows.size()) throw Error("forward: record_last needs one entry per row");
+    int64_t T = 0;
+    for (const auto& r : rows) {
+      if (r.empty()) throw Error("forward: empty row");
+      T = std::max<int64_t>(T, static_cast<int64_t>(r.size()));
+    }
+    for (const auto& r : rows)
+      if (static_cast<int64_t>(r.size()) != T && !takes_mask_)
+        throw Error(fmt::format("{}: rows of different lengths need an attention_mask argument", meta_.what));
+
+    c10::InferenceMode guard;
+    const auto host = at::TensorOptions().dtype(at::kLong).pinned_memory(device_.is_cuda());
+    auto ids = at::full({B, T}, meta_.pad_token_id, host);
+    auto mask = at::zeros({B, T}, host);
+    std::vector<RowWindow> windows;
+    for (int64_t b = 0; b < B; ++b) {
+      const auto& r = rows[static_cast<size_t>(b)];
+      const int64_t pad = T - static_cast<int64_t>(r.size());
+      auto* pid = ids.data_ptr<int64_t>() + b * T;
+      auto* pm = mask.data_ptr<int64_t>() + b * T;
+      for (int64_t t = 0; t < static_cast<int64_t>(r.size()); ++t) {
+        pid[pad + t] = r[static_cast<size_t>(t)];
+        pm[pad + t] = 1;
+      }
+      const int64_t n = request.record_last[static_cast<size_t>(b)];
+      if (n < 0 || n > static_cast<int64_t>(r.size())) throw Error("forward: record_last outside the row");
+      windows.push_back({T - n, n});
+    }
+    std::vector<c10::IValue> inputs{ids.to(device_, /*non_blocking=*/true)};
+    torch::jit::Kwargs kwargs;
+    if (takes_mask_) {
+      auto m = mask.to(device_, true);
+      if (takes_positions_) kwargs.emplace("position_ids", (m.cumsum(-1) - 1).clamp_min(0));
+      kwargs.emplace("attention_mask", m);
+    }
+    if (recorder) recorder->begin_forward(B, T, std::move(windows));
+    c10::IValue out;
+    try {
+      ActiveRecorder active(recorder);
+      out = module_.get_method("forward")(inputs, kwargs);
+    } catch (const c10::Error& e) {
+      throw Error(fmt::format("{}: forward failed: {}", meta_.what, e.what_without_backtrace()));
+    } catch (const moeroute::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Error(fmt::format("{}: forward failed: {}", meta_.what, e.what()));
+    }
+    if (recorder) recorder->end_forward();
+    std::vector<std::vector<float>> result(rows.size());
+    if (!request.want_logits) return result;
+    auto logits = logits_of(out, meta_.what);
+    if (logits.dim() == 3) logits = logits.select(1, logits.size(1) - 1);
+    if (logits.dim() != 2 || logits.size(0) != B)
+      throw UnsupportedError(fmt::format("{}: forward returned logits of shape {}, expected [{}, {}, vocab]",
+                                         meta_.what, c10::str(logits.sizes()), B, T));
+    const auto last = logits.to(at::kFloat).to(at::kCPU).contiguous();
+    const int64_t V = last.size(1);
+    for (int64_t b = 0; b < B; ++b)
+      result[static_cast<size_t>(b)].assign(last.data_ptr<float>() + b * V, last.data_ptr<float>() + (b + 1) * V);
+    return result;
+  }
+
+ private:
+  // forward(self, input_ids[, attention_mask][, position_ids]); anything else needs a default.
+  void read_signature(const torch::jit::Module& module) {
+    const auto& args = module.get_method("forward").function().getSchema().arguments();
+    if (args.size() < 2 || !args[1].type()->isSubtypeOf(*c10::TensorType::get()))
+      throw UnsupportedError(fmt::format("{}: forward must take input_ids (a Tensor) first; its schema is {}",
+                                         meta_.what, c10::toString(module.get_method("forward").function().getSchema())));
+    for (size_t i = 2; i < args.size(); ++i) {
+      if (args[i].name() == "attention_mask") {
+        takes_mask_ = true;
+      } else if (args[i].name() == "position_ids") {
+        takes_positions_ = true;
+      } else if (!args[i].default_value()) {
+        throw UnsupportedError(fmt::format(
+            "{}: forward argument '{}' has no default; moeroute passes only input_ids, attention_mask and "
+            "position_ids (schema: {})",
+            meta_.what, args[i].name(), c10::toString(module.get_method("forward").function().getSchema())));
+      }
+    }
+    takes_positions_ = takes_positions_ && takes_mask_;
+  }
+
+  ScriptModelMeta meta_;
+  c10::Device device_;
+  torch::jit::Module module_;
+  ModelInfo info_;
+  bool takes_mask_ = false;
+  bool takes_positions_ = false;
+};
+
+}  // namespace
+
+c10::Device parse_device(const std::string& text) {
+  std::optional<c10::Device> device;
+  try {
+    device.emplace(text);
+  } catch (const c10::Error&) {
+    throw InputError(fmt::format("device '{}' is not a torch device (cpu, cuda, cuda:N)", text));
+  }
+  if (device->is_cuda() && !cuda_available())
+    throw InputError(fmt::format("device '{}': LibTorch sees no CUDA device ({})", text, torch_build_info()));
+  if (!device->is_cpu() && !device->is_cuda())
+    throw UnsupportedError(fmt::format("device '{}': only cpu and cuda are supported", text));
+  return *device;
+}
+
+std::unique_ptr<CausalLM> make_torchscript_model(torch::jit::Module module, ScriptModelMeta meta,
+                                                 const ModelOptions& options) {
+  return std::make_unique<TorchScriptModel>(std::move(module), std::move(meta), options);
+}
+
+}  // namespace moeroute::detail
