@@ -22,9 +22,13 @@ void add_record_command(CLI::App& app) {
   auto& o = args->options;
   auto* cmd = app.add_subcommand("record", "Run a model on one prompt and record its MoE routing into a trace file");
   cmd->add_option("-m,--model", o.model, "builtin:NAME or a TorchScript export (.pt)")->capture_default_str();
-  auto* prompt = cmd->add_option("-p,--prompt", o.prompt, "Prompt text (tokenized as is, no chat template)");
+  auto* prompt = cmd->add_option("-p,--prompt", o.prompt, "Prompt text (the user message of the chat template)");
   auto* input = cmd->add_option("-i,--input", o.prompt_file, "Read the prompt from FILE ('-' = stdin)");
   prompt->excludes(input);
+  cmd->add_option("--system", o.system, "System prompt (default: none)");
+  cmd->add_option("--template", o.chat_template,
+                  "Chat template: a built-in name (raw, chatml, qwen3, qwen3-nothink, gpt-oss) or a template file "
+                  "(default: the model's own; raw for built-in models)");
   cmd->add_option("-o,--out", args->out, "Trace file to write (.safetensors; docs/trace-format.md)")->required();
   cmd->add_option("--max-new-tokens", o.generation.max_new_tokens, "Tokens to generate at most")->capture_default_str();
   cmd->add_option("--temperature", o.generation.sampling.temperature, "0 = greedy")->capture_default_str();
@@ -40,7 +44,7 @@ void add_record_command(CLI::App& app) {
   cmd->add_option("--top-k", o.recording.top_k, "Experts recorded per token (0 = the model's own k)")
       ->capture_default_str();
   cmd->add_option("--routing-rule", o.model_options.routing_rule,
-                  "Routing rule when the export has no config.json, e.g. 'qwen3_moe(k=8)' (docs/recording.md)");
+                  "Routing rule (default: from the export's sidecar or config.json), e.g. 'qwen3_moe(k=8)'");
   cmd->add_option("--gate-pattern", o.model_options.gate_patterns,
                   "Router module-path glob, repeatable (default: transformers' names)");
   cmd->callback([args] {

@@ -27,6 +27,8 @@ struct ModelInfo {
   bool padded_batches = false;          ///< forward() takes rows of different lengths (left padding + mask)
   std::string device;                   ///< where it runs: "cpu", "cuda:0"
   std::string dtype;                    ///< parameter dtype: "float32", "bfloat16", "float16"
+  std::string chat_template_dir;        ///< where chat_template.jinja / tokenizer_config.json give the model's own
+                                        ///< chat template (model_chat_template); "" = none, e.g. built-in models
 };
 
 /// One forward pass over several sequences.

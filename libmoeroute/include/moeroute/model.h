@@ -3,8 +3,10 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "moeroute/chat_template.h"
 #include "moeroute/generate.h"
 #include "moeroute/tokenizer.h"
 
@@ -14,7 +16,7 @@ struct ModelOptions {
   std::string device = "cpu";              ///< torch device: "cpu", "cuda", "cuda:1"
   std::string dtype = "auto";              ///< "auto" (as stored), "float32", "bfloat16", "float16"
   std::vector<std::string> gate_patterns;  ///< router module-path globs; empty = default_gate_patterns()
-  std::string routing_rule;                ///< parse_routing_rule text; "" = from the export's config.json
+  std::string routing_rule;                ///< parse_routing_rule text; "" = from the export's sidecar or config.json
   std::shared_ptr<const Tokenizer> tokenizer;  ///< tokenizer for an export; null = the model's own
   bool install_hooks = true;               ///< false runs the model unhooked (benchmarks; records nothing)
 };
@@ -22,9 +24,19 @@ struct ModelOptions {
 /// Names of the built-in models, without the "builtin:" prefix ("tiny-moe").
 std::vector<std::string> builtin_model_names();
 
-/// Loads "builtin:NAME" or a TorchScript file. Throws InputError when the file is missing or not
-/// loadable, the device or dtype is unknown, no router is found or no routing rule is known, and
+/// Loads "builtin:NAME" or a TorchScript file. An export with a sidecar "<file>.json" from
+/// tools/export_torchscript.py (docs/export.md) is configured from it: routing rule, gate paths,
+/// expert count, stop tokens, model id and tokenizer (options still override the rule, the gate
+/// patterns and the tokenizer); otherwise from a config.json extra file in the export. Throws
+/// InputError when the file is missing or not loadable, the sidecar is invalid or contradicts the
+/// export, the device or dtype is unknown, no router is found or no routing rule is known, and
 /// UnsupportedError when the export's forward signature is not one moeroute can drive.
 std::unique_ptr<CausalLM> load_model(const std::string& model, const ModelOptions& options = {});
+
+/// The chat template that wraps prompts for the model `info` describes: "" or "auto" = the
+/// model's own (default_chat_template_name(info.chat_template_dir); "raw" when the model has no
+/// template files, as the built-in models), otherwise a built-in name or a template file
+/// (resolve_chat_template). Throws InputError / UnsupportedError as those do.
+ChatTemplate model_chat_template(const ModelInfo& info, std::string_view spec = {});
 
 }  // namespace moeroute

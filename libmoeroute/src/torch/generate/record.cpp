@@ -32,11 +32,16 @@ RouterTrace record(const RecordOptions& options) {
   if (!options.model_options.routing_rule.empty()) parse_routing_rule(options.model_options.routing_rule);
   const std::string prompt_text = read_prompt(options);
   if (prompt_text.empty()) throw InputError("the prompt is empty");
+  // A named template or file is checked before the model loads; the model's own needs the model.
+  if (!options.chat_template.empty()) model_chat_template(ModelInfo{}, options.chat_template);
   auto model = load_model(options.model, options.model_options);
   const Tokenizer* tok = model->tokenizer();
   if (!tok)
     throw InputError(fmt::format("model '{}' has no tokenizer, so a text prompt cannot be encoded", options.model));
-  auto g = generate(*model, {tok->encode(prompt_text)}, options.generation, options.recording);
+  const ChatTemplate chat = model_chat_template(model->info(), options.chat_template);
+  const std::string text = chat.render({options.system, prompt_text});
+  auto g = generate(*model, {tok->encode(text)}, options.generation, options.recording);
+  g[0].trace.meta.extra["chat_template"] = chat.name();
   return std::move(g[0].trace);
 }
 

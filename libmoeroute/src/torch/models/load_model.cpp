@@ -1,12 +1,15 @@
-// load_model: "builtin:NAME" or a TorchScript export with optional extra files
-// (config.json: routing rule and stop tokens; docs/recording.md, "Exports").
+// load_model: "builtin:NAME" or a TorchScript export, configured from the exporter's sidecar
+// (docs/export.md) or from a config.json extra file (docs/recording.md, "Exports").
 #include <filesystem>
+#include <optional>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "torch/models/tiny_moe.h"
 #include "moeroute/error.h"
+#include "moeroute/export_sidecar.h"
+#include "moeroute/hf_tokenizer.h"
 #include "moeroute/model.h"
 #include "moeroute/torchscript.h"
 #include "torch/torchscript/torchscript_model.h"
@@ -50,6 +53,53 @@ void read_hf_config(const std::string& text, const std::string& what, detail::Sc
   else if (!meta.stop_token_ids.empty()) meta.pad_token_id = meta.stop_token_ids[0];
 }
 
+// Everything the sidecar says that the loader uses before the model exists: rule, stop tokens,
+// model id, tokenizer; and the gate paths as exact patterns unless the caller chose patterns.
+void apply_sidecar(const ExportSidecar& s, const c10::Device& device, detail::ScriptModelMeta& meta,
+                   ModelOptions& options) {
+  const std::string file = s.file.string();
+  // The trace pins its device in constants (docs/export.md): a mismatch fails deep in forward.
+  if ((s.device.rfind("cuda", 0) == 0) != device.is_cuda())
+    throw InputError(fmt::format("{}: field 'device': the export was traced on {} and cannot run on {}; re-export "
+                                 "with --device {}",
+                                 file, s.device, device.str(), device.is_cuda() ? "cuda" : "cpu"));
+  meta.model_id = s.model_id;
+  meta.routing_rule = s.routing.to_string();
+  meta.stop_token_ids = s.eos_token_ids;
+  meta.pad_token_id = !s.eos_token_ids.empty() ? s.eos_token_ids[0] : s.bos_token_id.value_or(0);
+  if (options.gate_patterns.empty())
+    for (const auto& l : s.moe_layers) options.gate_patterns.push_back(l.name);
+  if (!s.tokenizer) return;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(s.tokenizer->dir, ec))
+    throw InputError(fmt::format("{}: field 'tokenizer.dir': '{}' is not a directory (the tokenizer files moved?)",
+                                 file, s.tokenizer->dir.string()));
+  meta.chat_template_dir = s.tokenizer->dir.string();
+  if (!meta.tokenizer) meta.tokenizer = load_tokenizer(s.tokenizer->dir);
+}
+
+// What can only be checked on the loaded export: the routers and logits the sidecar describes.
+void check_against_sidecar(const ModelInfo& info, const ExportSidecar& s, bool sidecar_gates) {
+  const std::string file = s.file.string();
+  if (info.num_experts != s.num_experts)
+    throw InputError(fmt::format("{}: field 'num_experts': the sidecar says {} experts but the export's routers "
+                                 "have {}",
+                                 file, s.num_experts, info.num_experts));
+  if (info.vocab_size != s.vocab_size)
+    throw InputError(fmt::format("{}: field 'vocab_size': the sidecar says {} but the export returns {} logits",
+                                 file, s.vocab_size, info.vocab_size));
+  if (!sidecar_gates) return;
+  std::vector<std::string> found, expected;
+  for (const auto& l : info.moe_layers) found.push_back(l.name);
+  for (const auto& l : s.moe_layers) expected.push_back(l.name);
+  bool same = info.moe_layers.size() == s.moe_layers.size();
+  for (size_t i = 0; same && i < s.moe_layers.size(); ++i)
+    same = info.moe_layers[i].name == s.moe_layers[i].name && info.moe_layers[i].index == s.moe_layers[i].index;
+  if (!same)
+    throw InputError(fmt::format("{}: field 'gate_paths': expected routers [{}] but the export has [{}]", file,
+                                 fmt::join(expected, ", "), fmt::join(found, ", ")));
+}
+
 }  // namespace
 
 std::vector<std::string> builtin_model_names() { return {"tiny-moe"}; }
@@ -69,6 +119,18 @@ std::unique_ptr<CausalLM> load_model(const std::string& model, const ModelOption
                                  "e.g. builtin:tiny-moe)",
                                  model));
   const auto device = detail::parse_device(options.device);
+  detail::ScriptModelMeta meta;
+  meta.model_id = model;
+  meta.what = model;
+  meta.tokenizer = options.tokenizer;
+  // The sidecar first: a bad one fails before a possibly large export is read.
+  std::optional<ExportSidecar> sidecar;
+  ModelOptions effective = options;
+  const auto sidecar_file = export_sidecar_path(path);
+  if (std::filesystem::exists(sidecar_file, ec)) {
+    sidecar = load_export_sidecar(sidecar_file);
+    apply_sidecar(*sidecar, device, meta, effective);
+  }
   torch::jit::ExtraFilesMap extra{{"config.json", ""}};
   torch::jit::Module module;
   try {
@@ -78,12 +140,10 @@ std::unique_ptr<CausalLM> load_model(const std::string& model, const ModelOption
     msg = msg.substr(0, msg.find('\n'));
     throw InputError(fmt::format("model '{}': not a TorchScript file this LibTorch can load: {}", model, msg));
   }
-  detail::ScriptModelMeta meta;
-  meta.model_id = model;
-  meta.what = model;
-  if (!extra["config.json"].empty()) read_hf_config(extra["config.json"], model + ":config.json", meta);
-  meta.tokenizer = options.tokenizer;
-  return detail::make_torchscript_model(std::move(module), std::move(meta), options);
+  if (!sidecar && !extra["config.json"].empty()) read_hf_config(extra["config.json"], model + ":config.json", meta);
+  auto lm = detail::make_torchscript_model(std::move(module), std::move(meta), effective);
+  if (sidecar) check_against_sidecar(lm->info(), *sidecar, options.gate_patterns.empty());
+  return lm;
 }
 
 }  // namespace moeroute

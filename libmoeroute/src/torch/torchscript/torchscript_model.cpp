@@ -70,13 +70,15 @@ class TorchScriptModel final : public CausalLM {
     const std::string rule_text = !options.routing_rule.empty() ? options.routing_rule : meta_.routing_rule;
     if (rule_text.empty())
       throw InputError(fmt::format(
-          "{}: no routing rule known: the export carries no config.json (extra file) with a known model_type; pass "
+          "{}: no routing rule known: the export has no sidecar (<file>.json) and no config.json extra file with a "
+          "known model_type; pass "
           "one, e.g. --routing-rule 'qwen3_moe(k=8)' (docs/recording.md, Routing rules)",
           meta_.what));
     info_.routing = parse_routing_rule(rule_text);
     info_.routing.validate(info_.num_experts, meta_.what);
     info_.stop_token_ids = meta_.stop_token_ids;
     info_.padded_batches = takes_mask_;
+    info_.chat_template_dir = meta_.chat_template_dir;
     info_.device = device_.str();
     info_.dtype = "float32";
     for (const auto& p : module.parameters()) {
