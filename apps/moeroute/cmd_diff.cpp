@@ -17,6 +17,7 @@ struct DiffArgs {
   int top_n = 10;
   int threads = 0;
   bool no_plots = false;
+  double vmax = 0;
 };
 }  // namespace
 
@@ -40,6 +41,11 @@ void add_diff_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--format", args->formats, "Plot formats")->check(CLI::IsMember({"png", "svg"}))->delimiter(',')
       ->capture_default_str();
+  cmd->add_option("--vmax", args->vmax,
+                  "Top of the heatmap colour scale (default 0 = the metric's full range, [0, 1] for JSD; "
+                  "a smaller value shows small divergences)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_flag("--no-plots", args->no_plots, "Write only the CSV/JSON outputs");
   cmd->add_option("--threads", args->threads, "Worker threads (0 = all cores)")->capture_default_str();
   cmd->callback([args] {
@@ -52,6 +58,7 @@ void add_diff_command(CLI::App& app) {
     o.top_n = args->top_n;
     o.plots = !args->no_plots;
     o.plot_formats = args->formats;
+    o.plot_vmax = args->vmax;
     const RouterTrace base = load_trace(args->base);
     const RouterTrace var = load_trace(args->var);
     const auto files = write_diff(args->out, base, var, o);

@@ -27,6 +27,7 @@ struct ModelInfo {
   bool padded_batches = false;          ///< forward() takes rows of different lengths (left padding + mask)
   std::string device;                   ///< where it runs: "cpu", "cuda:0"
   std::string dtype;                    ///< parameter dtype: "float32", "bfloat16", "float16"
+  std::string chat_template = "raw";    ///< default chat template (built-in name or file; chat_template.h)
 };
 
 /// One forward pass over several sequences.

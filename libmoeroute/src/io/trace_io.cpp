@@ -44,7 +44,8 @@ std::string trace_header_json(const RouterTrace& t) {
   j["fields"] = t.fields();
   if (t.has_token_text()) j["token_text"] = t.token_text;
   j["extra"] = t.meta.extra;
-  return j.dump();
+  // Token text may be a partial UTF-8 sequence (one byte-level token of a character): U+FFFD.
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace

@@ -27,6 +27,7 @@ std::unique_ptr<CausalLM> load_builtin(const std::string& name, const ModelOptio
   meta.tokenizer = make_byte_tokenizer(detail::tiny_moe_special_tokens());
   meta.stop_token_ids = {256, 258};  // <|endoftext|>, <|im_end|>
   meta.pad_token_id = 256;
+  meta.chat_template = "chatml";  // its vocabulary has ChatML's markers
   return detail::make_torchscript_model(std::move(module), std::move(meta), options);
 }
 
