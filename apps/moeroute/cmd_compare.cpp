@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "output_options.h"
 #include "moeroute/compare.h"
 
 namespace moeroute::cli {
@@ -14,11 +15,8 @@ namespace moeroute::cli {
 namespace {
 struct CompareArgs {
   std::string input, out;
-  std::vector<std::string> formats{"png"};
-  bool no_plots = false;
-  double vmax = 0;
-  int threads = 0;
   std::string logits_dtype = "f32";
+  OutputArgs output;
   nlohmann::json overrides = nlohmann::json::object();
 };
 
@@ -51,15 +49,7 @@ void add_compare_command(CLI::App& app) {
   override_option<std::string>(cmd, args, "--device", "device_map", "cpu, cuda, cuda:N or auto");
   override_option<std::string>(cmd, args, "--chat-template", "chat_template", "Template name or file");
   override_option<std::string>(cmd, args, "--language", "language", "Answer language");
-  cmd->add_option("--format", args->formats, "Plot formats")->check(CLI::IsMember({"png", "svg"}))->delimiter(',')
-      ->capture_default_str();
-  cmd->add_option("--vmax", args->vmax,
-                  "Top of the heatmap colour scale (default 0 = the metric's full range, [0, 1] for JSD; "
-                  "a smaller value shows small divergences)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  cmd->add_flag("--no-plots", args->no_plots, "Write only the CSV/JSON/trace outputs");
-  cmd->add_option("--threads", args->threads, "Diff worker threads (0 = all cores)")->capture_default_str();
+  add_output_options(cmd, args->output);
   cmd->add_option("--logits-dtype", args->logits_dtype, "Precision of the logits in the saved traces")
       ->check(CLI::IsMember({"f32", "f16", "bf16"}))
       ->capture_default_str();
@@ -70,13 +60,11 @@ void add_compare_command(CLI::App& app) {
     apply_compare_overrides(in, args->overrides, "command line");
     for (const auto& w : in.warnings) fmt::print(stderr, "moeroute: warning: {}\n", w);
     CompareRunOptions o;
-    o.plots = !args->no_plots;
-    o.plot_formats = args->formats;
-    o.plot_vmax = args->vmax;
-    o.threads = args->threads;
-    o.logits_dtype = args->logits_dtype == "f16"    ? LogitsDtype::F16
-                     : args->logits_dtype == "bf16" ? LogitsDtype::BF16
-                                                    : LogitsDtype::F32;
+    o.plots = !args->output.no_plots;
+    o.plot_formats = args->output.formats;
+    o.plot_vmax = args->output.vmax;
+    o.threads = args->output.threads;
+    o.logits_dtype = parse_logits_dtype(args->logits_dtype);
     const CompareResult r = run_compare(in, args->out, o);
     const auto& d = r.diff;
     double total = 0;

@@ -46,9 +46,7 @@ void add_record_command(CLI::App& app) {
   cmd->callback([args] {
     auto& opt = args->options;
     opt.recording.keep_logits = !args->no_logits;
-    opt.recording.logits_dtype = args->logits_dtype == "f16"    ? LogitsDtype::F16
-                                 : args->logits_dtype == "bf16" ? LogitsDtype::BF16
-                                                                : LogitsDtype::F32;
+    opt.recording.logits_dtype = parse_logits_dtype(args->logits_dtype);
     if (opt.prompt.empty() && opt.prompt_file.empty()) throw CLI::RequiredError("--prompt or --input");
     const auto t = record_to_file(opt, args->out);
     fmt::print("wrote {}: {} layers × {} positions ({} prompt + {} generated, {})\n", args->out, t.num_layers(),

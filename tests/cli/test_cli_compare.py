@@ -6,7 +6,6 @@ modes; bad input is refused before any output appears. Run by ctest as
 """
 import csv
 import json
-import subprocess
 import sys
 import tempfile
 import unittest
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cli_util import assert_refused
+from cli_util import run as run_binary
 from reference import load, reference
 
 MOEROUTE = EXAMPLES = None
@@ -22,7 +23,7 @@ OUTPUTS = ["expert_shifts_per_layer_topN.csv", "meta.json", "layers.json", "jsd.
 
 
 def run(*args):
-    return subprocess.run([MOEROUTE, *map(str, args)], capture_output=True, text=True)
+    return run_binary(MOEROUTE, *args)
 
 
 def write_input(tmp, **fields):
@@ -73,13 +74,8 @@ class CompareProducesEveryOutput(unittest.TestCase):
 
 
 class CompareRejectsBadInput(unittest.TestCase):
-    def expect_failure(self, input_path, fragment, *extra):
-        with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / "out"
-            r = run("compare", input_path, "--out", out, *extra)
-            self.assertEqual(r.returncode, 2, r.stderr)
-            self.assertIn(fragment, r.stderr)
-            self.assertFalse(out.exists(), "no output may be left behind")
+    def expect_failure(self, input_path, fragment):
+        assert_refused(self, MOEROUTE, ["compare", input_path], fragment)
 
     def test_seed_example_without_its_comma(self):
         with tempfile.TemporaryDirectory() as tmp:

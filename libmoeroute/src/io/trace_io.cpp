@@ -50,6 +50,13 @@ std::string trace_header_json(const RouterTrace& t) {
 
 }  // namespace
 
+LogitsDtype parse_logits_dtype(const std::string& name) {
+  if (name == "f32") return LogitsDtype::F32;
+  if (name == "f16") return LogitsDtype::F16;
+  if (name == "bf16") return LogitsDtype::BF16;
+  throw InputError(fmt::format("logits dtype '{}' is not one of: f32, f16, bf16", name));
+}
+
 void save_trace(const RouterTrace& trace, const std::filesystem::path& path, const TraceSaveOptions& options) {
   trace.validate(path.string());
   const int64_t L = trace.num_layers(), T = trace.num_positions, K = trace.top_k, E = trace.num_experts;
