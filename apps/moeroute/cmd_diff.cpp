@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "output_options.h"
 #include "moeroute/diff.h"
 #include "moeroute/trace_io.h"
 
@@ -13,10 +14,8 @@ namespace {
 struct DiffArgs {
   std::string base, var, out;
   std::string dist = "auto", metric = "jsd";
-  std::vector<std::string> formats{"png"};
   int top_n = 10;
-  int threads = 0;
-  bool no_plots = false;
+  OutputArgs output;
 };
 }  // namespace
 
@@ -38,20 +37,18 @@ void add_diff_command(CLI::App& app) {
   cmd->add_option("--topn", args->top_n, "Experts per layer in expert_shifts_per_layer_topN.csv")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--format", args->formats, "Plot formats")->check(CLI::IsMember({"png", "svg"}))->delimiter(',')
-      ->capture_default_str();
-  cmd->add_flag("--no-plots", args->no_plots, "Write only the CSV/JSON outputs");
-  cmd->add_option("--threads", args->threads, "Worker threads (0 = all cores)")->capture_default_str();
+  add_output_options(cmd, args->output);
   cmd->callback([args] {
     DiffOptions o;
     o.routing.dist = parse_dist_kind(args->dist);
     o.routing.metric = parse_divergence(args->metric);
-    o.routing.threads = args->threads;
+    o.routing.threads = args->output.threads;
     o.routing.base_name = args->base;
     o.routing.var_name = args->var;
     o.top_n = args->top_n;
-    o.plots = !args->no_plots;
-    o.plot_formats = args->formats;
+    o.plots = !args->output.no_plots;
+    o.plot_formats = args->output.formats;
+    o.plot_vmax = args->output.vmax;
     const RouterTrace base = load_trace(args->base);
     const RouterTrace var = load_trace(args->var);
     const auto files = write_diff(args->out, base, var, o);

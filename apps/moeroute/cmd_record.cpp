@@ -28,7 +28,7 @@ void add_record_command(CLI::App& app) {
   cmd->add_option("--system", o.system, "System prompt (default: none)");
   cmd->add_option("--template", o.chat_template,
                   "Chat template: a built-in name (raw, chatml, qwen3, qwen3-nothink, gpt-oss) or a template file "
-                  "(default: the model's own; raw for built-in models)");
+                  "(default: the model's own)");
   cmd->add_option("-o,--out", args->out, "Trace file to write (.safetensors; docs/trace-format.md)")->required();
   cmd->add_option("--max-new-tokens", o.generation.max_new_tokens, "Tokens to generate at most")->capture_default_str();
   cmd->add_option("--temperature", o.generation.sampling.temperature, "0 = greedy")->capture_default_str();
@@ -50,9 +50,7 @@ void add_record_command(CLI::App& app) {
   cmd->callback([args] {
     auto& opt = args->options;
     opt.recording.keep_logits = !args->no_logits;
-    opt.recording.logits_dtype = args->logits_dtype == "f16"    ? LogitsDtype::F16
-                                 : args->logits_dtype == "bf16" ? LogitsDtype::BF16
-                                                                : LogitsDtype::F32;
+    opt.recording.logits_dtype = parse_logits_dtype(args->logits_dtype);
     if (opt.prompt.empty() && opt.prompt_file.empty()) throw CLI::RequiredError("--prompt or --input");
     const auto t = record_to_file(opt, args->out);
     fmt::print("wrote {}: {} layers × {} positions ({} prompt + {} generated, {})\n", args->out, t.num_layers(),

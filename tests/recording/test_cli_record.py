@@ -45,7 +45,8 @@ class Record(unittest.TestCase):
 
     def test_trace_matches_rule_and_prompt(self):
         out = self.dir / "t.safetensors"
-        r = run("--model", "builtin:tiny-moe", "--prompt", "Hello MoE", "--max-new-tokens", "5", "-o", str(out))
+        r = run("--model", "builtin:tiny-moe", "--prompt", "Hello MoE", "--template", "raw", "--max-new-tokens", "5",
+                "-o", str(out))
         self.assertEqual(r.returncode, 0, r.stderr)
         a, meta = load(out)
         self.assertEqual(meta["prompt_length"], len(b"Hello MoE"))  # byte-level tokenizer

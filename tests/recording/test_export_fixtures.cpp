@@ -189,6 +189,7 @@ TEST_CASE("load_model configures an export from its sidecar", "[export]") {
     CHECK(tok->token_id("<|im_end|>") == 2);
     CHECK(tok->decode(tok->encode("Routing in a tiny MoE")) == "Routing in a tiny MoE");
     // Their tokenizer_config.json has no chat template: the model's own is raw.
+    CHECK(info.chat_template == "raw");
     CHECK(model_chat_template(info).name() == "raw");
     CHECK(model_chat_template(info, "chatml").name() == "chatml");
     // Generation stops at the sidecar's EOS ids.
@@ -198,7 +199,22 @@ TEST_CASE("load_model configures an export from its sidecar", "[export]") {
     CHECK(gen.trace.meta.model_id == info.model_id);
     CHECK(gen.trace.num_positions == static_cast<int64_t>(gen.prompt_ids.size() + gen.generated_ids.size()));
   }
-  CHECK(model_chat_template(load_model("builtin:tiny-moe")->info()).name() == "raw");
+  CHECK(model_chat_template(load_model("builtin:tiny-moe")->info()).name() == "chatml");
+}
+
+TEST_CASE("an export whose tokenizer has an unrecognised chat template still loads", "[export][errors]") {
+  const auto dir = fs::temp_directory_path() / fmt::format("moeroute-test-tok-{}", std::random_device{}());
+  fs::create_directories(dir);
+  for (const char* f : {"tokenizer.json", "tokenizer_config.json"})
+    fs::copy_file(kDir / "hf" / "qwen3_moe_tiny" / f, dir / f);
+  std::ofstream(dir / "chat_template.jinja") << "{% for m in messages %}[{{ m.role }}] {{ m.content }}{% endfor %}";
+  EditedExport e("qwen3_moe_tiny", [&](auto& j) { j["tokenizer"]["dir"] = dir.string(); });
+  auto model = load_model(e.pt.string());
+  CHECK(model->info().chat_template.empty());
+  CHECK_THROWS_AS(model_chat_template(model->info()), UnsupportedError);
+  CHECK_THROWS_WITH(model_chat_template(model->info()), Catch::Contains((dir / "chat_template.jinja").string()));
+  CHECK(model_chat_template(model->info(), "qwen3").name() == "qwen3");
+  fs::remove_all(dir);
 }
 
 TEST_CASE("options override the sidecar and a sidecar that contradicts the export is refused", "[export][errors]") {

@@ -27,28 +27,16 @@ std::vector<std::string> lines(const std::string& s) {
   for (std::string l; std::getline(ss, l);) out.push_back(l);
   return out;
 }
-RouterTrace top1(std::vector<int> choice, int64_t prompt, std::string layer = "model.layers.0.mlp.gate") {
-  RouterTrace t;
-  t.layers = {{std::move(layer), 0}};
-  t.num_experts = 3;
-  t.top_k = 1;
-  t.num_positions = static_cast<int64_t>(choice.size());
-  t.prompt_length = prompt;
-  t.allocate(true, false);
-  for (size_t i = 0; i < choice.size(); ++i) {
-    t.topk_ids[i] = choice[i];
-    t.gate_weights[i] = 0.5f;  // renormalised to 1 by the topk distribution
-  }
-  return t;
-}
 }  // namespace
+
+using test::top1_trace;
 
 TEST_CASE("diff writes the seed tool's files with hand-computed contents", "[diff]") {
   test::TempDir dir;
   // base prompt 2 tokens + 3 generated; var prompt 1 token + 2 generated → 2 aligned steps,
   // base steps at positions 1, 2 and var steps at positions 0, 1.
-  const RouterTrace base = top1({1, 0, 0, 2, 2}, 2);
-  const RouterTrace var = top1({0, 2, 1}, 1);
+  const RouterTrace base = top1_trace(3, {1, 0, 0, 2, 2}, 2);
+  const RouterTrace var = top1_trace(3, {0, 2, 1}, 1);
   DiffOptions o;
   o.top_n = 2;
   o.plots = false;
@@ -94,22 +82,22 @@ TEST_CASE("layer names with commas are quoted in CSV", "[diff]") {
   test::TempDir dir;
   DiffOptions o;
   o.plots = false;
-  write_diff(dir / "out", top1({0, 1}, 1, "gate,0"), top1({0, 1}, 1, "gate,0"), o);
+  write_diff(dir / "out", top1_trace(3, {0, 1}, 1, "gate,0"), top1_trace(3, {0, 1}, 1, "gate,0"), o);
   CHECK(lines(read_all(dir / "out" / "jsd.csv"))[1] == "\"gate,0\",0");
 }
 
 TEST_CASE("a failed diff leaves no output directory behind", "[diff]") {
   test::TempDir dir;
-  RouterTrace other = top1({0, 1}, 1);
+  RouterTrace other = top1_trace(3, {0, 1}, 1);
   other.num_experts = 4;
   DiffOptions o;
   o.plots = false;
-  CHECK_THROWS_AS(write_diff(dir / "out", top1({0, 1}, 1), other, o), InputError);
+  CHECK_THROWS_AS(write_diff(dir / "out", top1_trace(3, {0, 1}, 1), other, o), InputError);
   CHECK_FALSE(std::filesystem::exists(dir / "out"));
   // An existing directory keeps its contents and gains nothing.
   std::filesystem::create_directories(dir / "existing");
   std::ofstream(dir / "existing" / "keep.txt") << "x";
-  CHECK_THROWS_AS(write_diff(dir / "existing", top1({0, 1}, 1), other, o), InputError);
+  CHECK_THROWS_AS(write_diff(dir / "existing", top1_trace(3, {0, 1}, 1), other, o), InputError);
   CHECK(std::distance(std::filesystem::directory_iterator(dir / "existing"), {}) == 1);
 }
 
@@ -118,7 +106,7 @@ TEST_CASE("plots are written in every requested format", "[diff]") {
   DiffOptions o;
   o.plot_formats = {"png", "svg"};
   o.routing.metric = Divergence::KL;
-  const auto files = write_diff(dir / "out", top1({0, 1, 2}, 1), top1({0, 2, 1}, 1), o);
+  const auto files = write_diff(dir / "out", top1_trace(3, {0, 1, 2}, 1), top1_trace(3, {0, 2, 1}, 1), o);
   for (const char* f : {"kl.csv", "kl_layer_mean.csv", "kl_heatmap.png", "kl_layer_mean.png", "kl_heatmap.svg",
                         "kl_layer_mean.svg"}) {
     CHECK(std::find(files.begin(), files.end(), f) != files.end());
@@ -130,7 +118,7 @@ TEST_CASE("plots are written in every requested format", "[diff]") {
 TEST_CASE("traces without aligned steps are refused", "[diff]") {
   test::TempDir dir;
   DiffOptions o;
-  CHECK_THROWS_WITH(write_diff(dir / "out", top1({0, 1}, 2), top1({0, 2, 1}, 1), o),
+  CHECK_THROWS_WITH(write_diff(dir / "out", top1_trace(3, {0, 1}, 2), top1_trace(3, {0, 2, 1}, 1), o),
                     Catch::Contains("nothing to compare") && Catch::Contains("0 generated positions"));
   CHECK_FALSE(std::filesystem::exists(dir / "out"));
 }

@@ -10,23 +10,7 @@
 
 using namespace moeroute;
 
-namespace {
-// One layer, E experts, top-1 traces whose chosen expert per position is given.
-RouterTrace top1_trace(int experts, std::vector<int> choice, int64_t prompt) {
-  RouterTrace t;
-  t.layers = {{"model.layers.0.mlp.gate", 0}};
-  t.num_experts = experts;
-  t.top_k = 1;
-  t.num_positions = static_cast<int64_t>(choice.size());
-  t.prompt_length = prompt;
-  t.allocate(true, false);
-  for (size_t i = 0; i < choice.size(); ++i) {
-    t.topk_ids[i] = choice[i];
-    t.gate_weights[i] = 1.0f;
-  }
-  return t;
-}
-}  // namespace
+using test::top1_trace;
 
 TEST_CASE("full distribution is the softmax of the logits", "[routing_diff]") {
   RouterTrace t = top1_trace(2, {0}, 1);

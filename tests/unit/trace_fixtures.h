@@ -48,4 +48,21 @@ inline RouterTrace random_trace(int layers, int experts, int top_k, int64_t posi
   return t;
 }
 
+/// One router layer, top-1 routing with gate weight 1: the chosen expert per position is given.
+inline RouterTrace top1_trace(int experts, const std::vector<int>& choice, int64_t prompt,
+                              std::string layer = "model.layers.0.mlp.gate") {
+  RouterTrace t;
+  t.layers = {{std::move(layer), 0}};
+  t.num_experts = experts;
+  t.top_k = 1;
+  t.num_positions = static_cast<int64_t>(choice.size());
+  t.prompt_length = prompt;
+  t.allocate(true, false);
+  for (size_t i = 0; i < choice.size(); ++i) {
+    t.topk_ids[i] = choice[i];
+    t.gate_weights[i] = 1.0f;
+  }
+  return t;
+}
+
 }  // namespace moeroute::test

@@ -19,6 +19,7 @@ struct DiffOptions {
   int top_n = 10;                        ///< experts per layer in the shift ranking
   bool plots = true;                     ///< render the heatmap and per-layer bar chart
   std::vector<std::string> plot_formats = {"png"};  ///< any of "png", "svg"
+  double plot_vmax = 0;                  ///< top of the colour scale; 0 = the metric's range ([0, 1]; KL: data max)
   nlohmann::ordered_json extra_meta = nlohmann::ordered_json::object();  ///< merged into meta.json
 };
 

@@ -27,8 +27,10 @@ struct ModelInfo {
   bool padded_batches = false;          ///< forward() takes rows of different lengths (left padding + mask)
   std::string device;                   ///< where it runs: "cpu", "cuda:0"
   std::string dtype;                    ///< parameter dtype: "float32", "bfloat16", "float16"
-  std::string chat_template_dir;        ///< where chat_template.jinja / tokenizer_config.json give the model's own
-                                        ///< chat template (model_chat_template); "" = none, e.g. built-in models
+  std::string chat_template = "raw";    ///< the model's default chat template (built-in name or file, chat_template.h);
+                                        ///< "" = it has one no built-in reproduces. Use model_chat_template()
+  std::string chat_template_dir;        ///< the model's tokenizer directory (chat_template.jinja, tokenizer_config.json);
+                                        ///< "" = none, e.g. built-in models
 };
 
 /// One forward pass over several sequences.

@@ -34,9 +34,11 @@ std::vector<std::string> builtin_model_names();
 std::unique_ptr<CausalLM> load_model(const std::string& model, const ModelOptions& options = {});
 
 /// The chat template that wraps prompts for the model `info` describes: "" or "auto" = the
-/// model's own (default_chat_template_name(info.chat_template_dir); "raw" when the model has no
-/// template files, as the built-in models), otherwise a built-in name or a template file
-/// (resolve_chat_template). Throws InputError / UnsupportedError as those do.
+/// model's own (info.chat_template: for exports with a sidecar, what its tokenizer files ask
+/// for, default_chat_template_name; "chatml" for builtin:tiny-moe; "raw" without either);
+/// otherwise a built-in name or a template file (resolve_chat_template). Throws InputError for
+/// an unknown name or file, UnsupportedError naming the file when the model's own template is
+/// one no built-in reproduces.
 ChatTemplate model_chat_template(const ModelInfo& info, std::string_view spec = {});
 
 }  // namespace moeroute

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 
 #include "moeroute/trace.h"
 
@@ -9,6 +10,9 @@ namespace moeroute {
 
 /// Storage dtype for router logits in a trace file; ids are I32, weights F32.
 enum class LogitsDtype { F32, F16, BF16 };
+
+/// "f32", "f16" or "bf16"; throws InputError otherwise.
+LogitsDtype parse_logits_dtype(const std::string& name);
 
 struct TraceSaveOptions {
   LogitsDtype logits_dtype = LogitsDtype::F32;  ///< F16/BF16 halve the file; F32 is exact

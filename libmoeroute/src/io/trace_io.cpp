@@ -44,10 +44,18 @@ std::string trace_header_json(const RouterTrace& t) {
   j["fields"] = t.fields();
   if (t.has_token_text()) j["token_text"] = t.token_text;
   j["extra"] = t.meta.extra;
-  return j.dump();
+  // Token text may be a partial UTF-8 sequence (one byte-level token of a character): U+FFFD.
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace
+
+LogitsDtype parse_logits_dtype(const std::string& name) {
+  if (name == "f32") return LogitsDtype::F32;
+  if (name == "f16") return LogitsDtype::F16;
+  if (name == "bf16") return LogitsDtype::BF16;
+  throw InputError(fmt::format("logits dtype '{}' is not one of: f32, f16, bf16", name));
+}
 
 void save_trace(const RouterTrace& trace, const std::filesystem::path& path, const TraceSaveOptions& options) {
   trace.validate(path.string());

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "core/text_position.h"
 #include "moeroute/error.h"
 
 namespace moeroute {
@@ -18,16 +19,8 @@ using nlohmann::json;
 
 // "line:column" (1-based) of byte offset `pos` in `text`.
 std::string line_column(const std::string& text, size_t pos) {
-  size_t line = 1, col = 1;
-  for (size_t i = 0; i < pos && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
-  return fmt::format("{}:{}", line, col);
+  const auto [line, column] = detail::line_and_column(text, pos);
+  return fmt::format("{}:{}", line, column);
 }
 
 // nlohmann reports the byte just past the offending token; users want where the token starts.

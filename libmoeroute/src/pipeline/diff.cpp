@@ -92,7 +92,9 @@ std::string metric_label(Divergence m) {
 void stage_plots(OutputDir& out, const RoutingDiff& d, const DiffOptions& o) {
   JsdPlotOptions p;
   p.metric_label = metric_label(d.metric);
-  if (d.metric == Divergence::KL) {  // unbounded: scale to the data, at least [0, 1]
+  if (o.plot_vmax > 0) {
+    p.vmax = o.plot_vmax;
+  } else if (d.metric == Divergence::KL) {  // unbounded: scale to the data, at least [0, 1]
     double mx = 1.0;
     for (double v : d.divergence) mx = std::max(mx, v);
     p.vmax = mx;

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/text_position.h"
 #include "moeroute/error.h"
 #include "tokenizer/added_tokens.h"
 #include "tokenizer/bpe_model.h"
@@ -148,16 +149,7 @@ class HfTokenizer final : public Tokenizer {
 
 // "line L, column C" of byte `offset` in `text`.
 std::string line_column(std::string_view text, std::size_t offset) {
-  std::size_t line = 1;
-  std::size_t column = 1;
-  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
-    }
-  }
+  const auto [line, column] = detail::line_and_column(text, offset);
   return fmt::format("line {}, column {}", line, column);
 }
 

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "torch/models/tiny_moe.h"
+#include "moeroute/chat_template.h"
 #include "moeroute/error.h"
 #include "moeroute/export_sidecar.h"
 #include "moeroute/hf_tokenizer.h"
@@ -30,6 +31,7 @@ std::unique_ptr<CausalLM> load_builtin(const std::string& name, const ModelOptio
   meta.tokenizer = make_byte_tokenizer(detail::tiny_moe_special_tokens());
   meta.stop_token_ids = {256, 258};  // <|endoftext|>, <|im_end|>
   meta.pad_token_id = 256;
+  meta.chat_template = "chatml";  // its vocabulary has ChatML's markers
   return detail::make_torchscript_model(std::move(module), std::move(meta), options);
 }
 
@@ -75,6 +77,11 @@ void apply_sidecar(const ExportSidecar& s, const c10::Device& device, detail::Sc
     throw InputError(fmt::format("{}: field 'tokenizer.dir': '{}' is not a directory (the tokenizer files moved?)",
                                  file, s.tokenizer->dir.string()));
   meta.chat_template_dir = s.tokenizer->dir.string();
+  try {
+    meta.chat_template = default_chat_template_name(s.tokenizer->dir);
+  } catch (const UnsupportedError&) {
+    meta.chat_template.clear();  // model_chat_template() reports it when the default is asked for
+  }
   if (!meta.tokenizer) meta.tokenizer = load_tokenizer(s.tokenizer->dir);
 }
 

@@ -77,6 +77,7 @@ class TorchScriptModel final : public CausalLM {
     info_.routing = parse_routing_rule(rule_text);
     info_.routing.validate(info_.num_experts, meta_.what);
     info_.stop_token_ids = meta_.stop_token_ids;
+    info_.chat_template = meta_.chat_template;
     info_.padded_batches = takes_mask_;
     info_.chat_template_dir = meta_.chat_template_dir;
     info_.device = device_.str();

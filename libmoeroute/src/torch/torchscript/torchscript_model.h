@@ -18,6 +18,7 @@ struct ScriptModelMeta {
   std::vector<int64_t> stop_token_ids;         ///< default stop tokens
   int64_t pad_token_id = 0;                    ///< fills left padding (masked out)
   std::shared_ptr<const Tokenizer> tokenizer;  ///< may be null
+  std::string chat_template = "raw";           ///< ModelInfo::chat_template
   std::string chat_template_dir;               ///< ModelInfo::chat_template_dir ("" = none)
 };
 

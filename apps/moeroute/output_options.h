@@ -1,0 +1,23 @@
+// Output options shared by the commands that write a diff (diff, compare).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace moeroute::cli {
+
+struct OutputArgs {
+  std::vector<std::string> formats{"png"};  // plot formats
+  double vmax = 0;                          // heatmap colour-scale top; 0 = the metric's range
+  bool no_plots = false;
+  int threads = 0;                          // diff worker threads; 0 = all cores
+};
+
+/// Adds --format, --vmax, --no-plots and --threads, stored into `args`.
+void add_output_options(CLI::App* cmd, OutputArgs& args);
+
+}  // namespace moeroute::cli

@@ -1,0 +1,39 @@
+// The `compare` job: one question under two system prompts, both runs recorded, and every output
+// of `diff` plus both traces and generations.json (docs/compare.md, docs/outputs.md).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "moeroute/compare_input.h"
+#include "moeroute/diff.h"
+#include "moeroute/trace_io.h"
+
+namespace moeroute {
+
+struct CompareRunOptions {
+  bool plots = true;                                ///< render the heatmap and bar chart
+  std::vector<std::string> plot_formats = {"png"};  ///< any of "png", "svg"
+  double plot_vmax = 0;                             ///< top of the colour scale; 0 = the metric's range
+  int threads = 0;                                  ///< diff worker threads; 0 = all cores
+  LogitsDtype logits_dtype = LogitsDtype::F32;      ///< precision of the logits in the saved traces
+};
+
+struct CompareResult {
+  std::vector<std::string> files;  ///< names written into the output directory
+  RoutingDiff diff;                ///< the divergence that was written
+  std::string base_text, var_text; ///< the two continuations (var's is base's under teacher forcing)
+  std::string chat_template;       ///< template the prompts were rendered with
+};
+
+/// Validates `input`, loads the model, checks `topk` against its experts, renders both prompts
+/// with the chat template, runs the pair (teacher-forced or free), and writes every output into
+/// `out` atomically: nothing appears there unless everything succeeded.
+CompareResult run_compare(const CompareInput& input, const std::filesystem::path& out,
+                          const CompareRunOptions& options = {});
+
+/// The device a device_map value means: "auto" = "cuda" when LibTorch sees a GPU, else "cpu".
+std::string device_from_device_map(const std::string& device_map);
+
+}  // namespace moeroute

@@ -1,0 +1,18 @@
+"""Running the moeroute binary from the CLI tests."""
+import subprocess
+import tempfile
+from pathlib import Path
+
+
+def run(binary, *args):
+    return subprocess.run([binary, *map(str, args)], capture_output=True, text=True)
+
+
+def assert_refused(test, binary, args, fragment):
+    """`moeroute ARGS --out DIR` must exit 2, say `fragment` on stderr and leave no DIR."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out"
+        r = run(binary, *args, "--out", out)
+        test.assertEqual(r.returncode, 2, r.stderr)
+        test.assertIn(fragment, r.stderr)
+        test.assertFalse(out.exists(), "no output may be left behind")

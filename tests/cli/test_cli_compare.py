@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""CLI tests for `moeroute compare` on the built-in demo model: every output exists and agrees
+with an independent recomputation from the saved traces (reference.py), in both alignment
+modes; bad input is refused before any output appears. Run by ctest as
+    python test_cli_compare.py MOEROUTE_BINARY EXAMPLES_DIR [unittest args]
+"""
+import csv
+import json
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+import numpy as np
+
+from cli_util import assert_refused
+from cli_util import run as run_binary
+from reference import load, reference
+
+MOEROUTE = EXAMPLES = None
+OUTPUTS = ["expert_shifts_per_layer_topN.csv", "meta.json", "layers.json", "jsd.csv", "jsd_layer_mean.csv",
+           "jsd_heatmap.png", "jsd_layer_mean.png", "base.safetensors", "var.safetensors", "generations.json"]
+
+
+def run(*args):
+    return run_binary(MOEROUTE, *args)
+
+
+def write_input(tmp, **fields):
+    data = json.loads((EXAMPLES / "input.json").read_text())
+    data.update(max_new_tokens=12)
+    data.update(fields)
+    path = Path(tmp) / "input.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+class CompareProducesEveryOutput(unittest.TestCase):
+    def check(self, align):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "out"
+            r = run("compare", write_input(tmp), "--out", out, "--align", align)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(sorted(p.name for p in out.iterdir()), sorted(OUTPUTS))
+            g = json.loads((out / "generations.json").read_text())
+            self.assertEqual(g["align"], align)
+            for run_name in ("base", "var"):
+                self.assertIn("<|im_start|>system\n", g[run_name]["prompt_text"])
+                self.assertTrue(g[run_name]["prompt_text"].endswith("<|im_start|>assistant\n"))
+            base, _ = load(out / "base.safetensors")
+            var, vm = load(out / "var.safetensors")
+            self.assertEqual(list(base["token_ids"]), g["base"]["prompt_ids"] + g["base"]["generated_ids"])
+            self.assertEqual(list(var["token_ids"]), g["var"]["prompt_ids"] + g["var"]["generated_ids"])
+            if align == "teacher-forced":
+                # The variant is scored on exactly the base run's tokens.
+                self.assertEqual(g["var"]["generated_ids"], g["base"]["generated_ids"])
+                self.assertEqual(g["var"]["stop_reason"], "teacher_forced")
+            jsd, shifts, steps, layers = reference(out / "base.safetensors", out / "var.safetensors", "full", 10)
+            with open(out / "jsd.csv") as f:
+                rows = list(csv.reader(f))
+            ours = np.array([[float(x) for x in row[1:]] for row in rows[1:]])
+            np.testing.assert_allclose(ours, jsd, rtol=1e-6, atol=1e-7)
+            meta = json.loads((out / "meta.json").read_text())
+            self.assertEqual(meta["gen_steps_aligned"], steps)
+            self.assertEqual(meta["input_len_var"], vm["prompt_length"])
+            self.assertEqual(meta["align"], align)
+            self.assertEqual(json.loads((out / "layers.json").read_text()), layers)
+
+    def test_teacher_forced(self):
+        self.check("teacher-forced")
+
+    def test_free(self):
+        self.check("free")
+
+
+class CompareRejectsBadInput(unittest.TestCase):
+    def expect_failure(self, input_path, fragment):
+        assert_refused(self, MOEROUTE, ["compare", input_path], fragment)
+
+    def test_seed_example_without_its_comma(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            bad = Path(tmp) / "seed.json"
+            bad.write_text('{\n  "prompt_base": "a",\n  "device_map": "auto"\n  "topn_per_layer": 10\n}\n')
+            self.expect_failure(bad, "seed.json:4:3: invalid JSON")
+
+    def test_wrong_type(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            self.expect_failure(write_input(tmp, max_new_tokens="many"), "field 'max_new_tokens': expected an integer")
+
+    def test_non_positive_max_new_tokens(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            self.expect_failure(write_input(tmp, max_new_tokens=0), "max_new_tokens")
+
+    def test_topk_larger_than_experts(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            self.expect_failure(write_input(tmp, topk=99), "topk = 99 but model 'builtin:tiny-moe' has only 16 experts")
+
+    def test_missing_model(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            self.expect_failure(write_input(tmp, model_id="/nonexistent/model.pt"), "/nonexistent/model.pt")
+
+    def test_unknown_field_is_a_warning(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "out"
+            r = run("compare", write_input(tmp, colour="red", max_new_tokens=2), "--out", out, "--no-plots")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("unknown field 'colour' ignored", r.stderr)
+
+
+if __name__ == "__main__":
+    MOEROUTE, EXAMPLES = sys.argv[1], Path(sys.argv[2])
+    unittest.main(argv=[sys.argv[0], *sys.argv[3:]], verbosity=2)
