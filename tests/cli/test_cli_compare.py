@@ -72,6 +72,22 @@ class CompareProducesEveryOutput(unittest.TestCase):
     def test_free(self):
         self.check("free")
 
+    def test_exported_checkpoint(self):
+        """A TorchScript export of a transformers Qwen3-MoE checkpoint (tests/data/torchscript)."""
+        export = EXAMPLES.parent / "tests" / "data" / "torchscript" / "qwen3_moe_tiny.pt"
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "out"
+            r = run("compare", write_input(tmp, max_new_tokens=6), "--out", out, "--model", export, "--no-plots")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            _, bm = load(out / "base.safetensors")
+            self.assertEqual([l["index"] for l in bm["layers"]], [0, 2, 3])  # layer 1 is dense
+            self.assertEqual(bm["num_experts"], 16)
+            jsd, _, steps, _ = reference(out / "base.safetensors", out / "var.safetensors", "full", 10)
+            with open(out / "jsd.csv") as f:
+                rows = list(csv.reader(f))
+            np.testing.assert_allclose(np.array([[float(x) for x in row[1:]] for row in rows[1:]]), jsd,
+                                       rtol=1e-6, atol=1e-7)
+
 
 class CompareRejectsBadInput(unittest.TestCase):
     def expect_failure(self, input_path, fragment):

@@ -85,9 +85,7 @@ CompareResult run_compare(const CompareInput& in, const fs::path& out_dir, const
   const Tokenizer* tok = model->tokenizer();
   if (!tok) throw InputError(fmt::format("model '{}' has no tokenizer, so the prompts cannot be encoded", model_spec));
 
-  const std::string template_spec = in.chat_template.empty() ? info.chat_template : in.chat_template;
-  const fs::path model_dir = fs::is_directory(model_spec) ? fs::path(model_spec) : fs::path(model_spec).parent_path();
-  const ChatTemplate tpl = resolve_chat_template(template_spec, model_dir);
+  const ChatTemplate tpl = model_chat_template(info, in.chat_template);
   const RenderedPrompt base_prompt = render(tpl, *tok, in.prompt_base, in);
   const RenderedPrompt var_prompt = render(tpl, *tok, in.prompt_var, in);
 
