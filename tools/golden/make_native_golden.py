@@ -15,6 +15,7 @@ For every model below it writes OUT/NAME/:
                                               checked equal to model.generate with its KV cache)
         logits.i         float32 [P + N, V]   next-token logits at every position of tokens.i
         router_logits.i  float32 [M, P + N, E] raw router logits (gate linear) of the M MoE layers
+        topk_ids.i       int64 [M, P + N, k]  the experts transformers' router chose
       metadata: moe_layers ("0,2,3"), num_prompts, versions, the smallest greedy top-1/top-2 gap
 Weights are transformers' initialisation under a fixed seed, then every norm weight is perturbed
 (transformers initialises them to 1, which would leave q/k norms untested) and everything is
@@ -108,13 +109,15 @@ def run_prompt(model, gates, prompt: list[int], vocab: int) -> tuple[dict, float
     assert gen[0].tolist() == ids, (gen[0].tolist(), ids)
 
     captured: dict[int, torch.Tensor] = {}
+    chosen: dict[int, torch.Tensor] = {}
     handles = []
     for slot, (_, gate) in enumerate(gates):
         def hook(module, inputs, output, slot=slot):
             raw = torch.nn.functional.linear(inputs[0].reshape(-1, module.weight.shape[1]), module.weight)
-            logits = output[0] if isinstance(output, tuple) else output
+            logits, _, indices = output  # transformers 5.x routers: (logits, top-k weights, top-k ids)
             assert torch.equal(raw, logits.reshape(raw.shape)), "router output is not the raw gate logits"
             captured[slot] = raw.detach().clone()
+            chosen[slot] = indices.detach().clone()
         handles.append(gate.register_forward_hook(hook))
     with torch.no_grad():
         logits = model(torch.tensor([ids])).logits[0]
@@ -122,8 +125,9 @@ def run_prompt(model, gates, prompt: list[int], vocab: int) -> tuple[dict, float
         h.remove()
     assert logits.shape[-1] == vocab
     router = torch.stack([captured[s] for s in range(len(gates))])
+    topk = torch.stack([chosen[s] for s in range(len(gates))])
     return {"tokens": torch.tensor(ids, dtype=torch.int64), "logits": logits.float().contiguous(),
-            "router_logits": router.float().contiguous()}, min_gap
+            "router_logits": router.float().contiguous(), "topk_ids": topk.to(torch.int64).contiguous()}, min_gap
 
 
 def write_model(name: str, out: Path) -> None:
