@@ -82,7 +82,8 @@ class Qwen3Moe final : public NativeModel {
 
   at::Tensor get(const WeightSource& w, const std::string& name, const std::vector<int64_t>& shape,
                  const std::string& why, const c10::Device& device) const {
-    return w.load_checked(name, shape, why, device, setup_.dtype);
+    w.check_float(name, shape, why);
+    return w.load(name, device, setup_.dtype);
   }
 
   void load(const WeightSource& w) {
@@ -148,9 +149,9 @@ class Qwen3Moe final : public NativeModel {
     for (int64_t e = 0; e < E; ++e) {
       const std::string q = fmt::format("{}{}.", p, e);
       const std::string why = "moe_intermediate_size × hidden_size";
-      w.check_shape(q + "gate_proj.weight", {I, H}, why);
-      w.check_shape(q + "up_proj.weight", {I, H}, why);
-      w.check_shape(q + "down_proj.weight", {H, I}, "hidden_size × moe_intermediate_size");
+      w.check_float(q + "gate_proj.weight", {I, H}, why);
+      w.check_float(q + "up_proj.weight", {I, H}, why);
+      w.check_float(q + "down_proj.weight", {H, I}, "hidden_size × moe_intermediate_size");
       ew.gate_up[e].narrow(0, 0, I).copy_(w.load(q + "gate_proj.weight", cpu, std::nullopt));
       ew.gate_up[e].narrow(0, I, I).copy_(w.load(q + "up_proj.weight", cpu, std::nullopt));
       ew.down[e].copy_(w.load(q + "down_proj.weight", cpu, std::nullopt));
