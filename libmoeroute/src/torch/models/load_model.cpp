@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "torch/models/native_loader.h"
 #include "torch/models/tiny_moe.h"
 #include "moeroute/chat_template.h"
 #include "moeroute/error.h"
@@ -22,6 +23,7 @@ namespace {
 constexpr const char* kBuiltinPrefix = "builtin:";
 
 std::unique_ptr<CausalLM> load_builtin(const std::string& name, const ModelOptions& options) {
+  if (name == "tiny-qwen3-moe") return detail::load_tiny_qwen3_moe(options);
   auto module = builtin_module(name);
   const detail::TinyMoeConfig config;
   detail::ScriptModelMeta meta;
@@ -109,11 +111,13 @@ void check_against_sidecar(const ModelInfo& info, const ExportSidecar& s, bool s
 
 }  // namespace
 
-std::vector<std::string> builtin_model_names() { return {"tiny-moe"}; }
+std::vector<std::string> builtin_model_names() { return {"tiny-moe", "tiny-qwen3-moe"}; }
 
 torch::jit::Module builtin_module(const std::string& name) {
   if (name != "tiny-moe")
-    throw InputError(fmt::format("unknown built-in model 'builtin:{}' (built-in models: builtin:tiny-moe)", name));
+    throw InputError(fmt::format("unknown built-in model 'builtin:{}' (built-in models: builtin:tiny-moe, "
+                                 "builtin:tiny-qwen3-moe; only tiny-moe is a TorchScript module)",
+                                 name));
   return detail::build_tiny_moe();
 }
 
@@ -121,9 +125,10 @@ std::unique_ptr<CausalLM> load_model(const std::string& model, const ModelOption
   if (model.rfind(kBuiltinPrefix, 0) == 0) return load_builtin(model.substr(std::char_traits<char>::length(kBuiltinPrefix)), options);
   const std::filesystem::path path(model);
   std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return detail::load_native_checkpoint(path, options);
   if (!std::filesystem::is_regular_file(path, ec))
-    throw InputError(fmt::format("model '{}': no such file (expected a TorchScript .pt export or builtin:NAME, "
-                                 "e.g. builtin:tiny-moe)",
+    throw InputError(fmt::format("model '{}': no such file or directory (expected a Hugging Face checkpoint "
+                                 "directory, a TorchScript .pt export or builtin:NAME, e.g. builtin:tiny-moe)",
                                  model));
   const auto device = detail::parse_device(options.device);
   detail::ScriptModelMeta meta;
