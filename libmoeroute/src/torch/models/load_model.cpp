@@ -5,8 +5,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "torch/models/gpt_oss_causal_lm.h"
 #include "torch/models/tiny_moe.h"
 #include "moeroute/error.h"
+#include "moeroute/hf_config.h"
 #include "moeroute/model.h"
 #include "moeroute/torchscript.h"
 #include "torch/torchscript/torchscript_model.h"
@@ -64,6 +66,13 @@ std::unique_ptr<CausalLM> load_model(const std::string& model, const ModelOption
   if (model.rfind(kBuiltinPrefix, 0) == 0) return load_builtin(model.substr(std::char_traits<char>::length(kBuiltinPrefix)), options);
   const std::filesystem::path path(model);
   std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    // A Hugging Face checkpoint directory runs natively (docs/native-models.md).
+    const auto config = load_hf_config(path);
+    if (const auto* gpt_oss = std::get_if<GptOssConfig>(&config)) return detail::load_gpt_oss_dir(model, *gpt_oss, options);
+    throw UnsupportedError(fmt::format("model '{}': native {} is not available yet", model,
+                                       decoder_config(config).model_type));
+  }
   if (!std::filesystem::is_regular_file(path, ec))
     throw InputError(fmt::format("model '{}': no such file (expected a TorchScript .pt export or builtin:NAME, "
                                  "e.g. builtin:tiny-moe)",
