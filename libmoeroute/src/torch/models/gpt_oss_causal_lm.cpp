@@ -192,6 +192,10 @@ std::unique_ptr<CausalLM> make_gpt_oss_lm(const GptOssConfig& config, const Weig
     throw InputError(fmt::format("{}: tensor 'model.embed_tokens.weight' is missing", source.what));
   const auto stored = source.load("model.embed_tokens.weight").scalar_type();
   const auto dtype = parse_dtype(options.dtype, stored);
+  if (dtype == at::kHalf && device.is_cpu())
+    throw UnsupportedError(fmt::format("{}: float16 needs a CUDA device (LibTorch's CPU matmul has no float16 kernel); "
+                                       "use bfloat16 or float32 on the CPU",
+                                       meta.model_id));
   auto weights = load_gpt_oss_weights(source, config, device, dtype);
   auto model = std::make_unique<GptOssModel>(config, std::move(weights), device, dtype);
   return std::make_unique<GptOssLM>(std::move(model), std::move(meta));

@@ -1,11 +1,13 @@
 // load_model: "builtin:NAME" or a TorchScript export with optional extra files
 // (config.json: routing rule and stop tokens; docs/recording.md, "Exports").
+#include <algorithm>
 #include <filesystem>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "torch/models/gpt_oss_causal_lm.h"
+#include "torch/models/tiny_gpt_oss.h"
 #include "torch/models/tiny_moe.h"
 #include "moeroute/error.h"
 #include "moeroute/hf_config.h"
@@ -20,6 +22,13 @@ namespace {
 constexpr const char* kBuiltinPrefix = "builtin:";
 
 std::unique_ptr<CausalLM> load_builtin(const std::string& name, const ModelOptions& options) {
+  if (name == "tiny-gpt-oss") return detail::load_tiny_gpt_oss(options);  // native, not TorchScript
+  const auto names = builtin_model_names();
+  if (std::find(names.begin(), names.end(), name) == names.end()) {
+    std::string known;
+    for (const auto& n : names) known += (known.empty() ? "builtin:" : ", builtin:") + n;
+    throw InputError(fmt::format("unknown built-in model 'builtin:{}' (built-in models: {})", name, known));
+  }
   auto module = builtin_module(name);
   const detail::TinyMoeConfig config;
   detail::ScriptModelMeta meta;
@@ -54,7 +63,7 @@ void read_hf_config(const std::string& text, const std::string& what, detail::Sc
 
 }  // namespace
 
-std::vector<std::string> builtin_model_names() { return {"tiny-moe"}; }
+std::vector<std::string> builtin_model_names() { return {"tiny-moe", "tiny-gpt-oss"}; }
 
 torch::jit::Module builtin_module(const std::string& name) {
   if (name != "tiny-moe")

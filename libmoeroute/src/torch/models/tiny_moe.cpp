@@ -4,35 +4,13 @@
 
 #include <fmt/format.h>
 
+#include "torch/models/weight_stream.h"
+
 namespace moeroute::detail {
 
 namespace {
 
 using torch::jit::Module;
-
-// SplitMix64: a fixed, platform-independent stream, so the weights never depend on LibTorch's RNG.
-class WeightStream {
- public:
-  explicit WeightStream(uint64_t seed) : state_(seed) {}
-  at::Tensor uniform(at::IntArrayRef shape, double bound) {
-    auto t = at::empty(shape, at::kFloat);
-    float* p = t.data_ptr<float>();
-    for (int64_t i = 0; i < t.numel(); ++i) {
-      const double u = static_cast<double>(next() >> 11) * (1.0 / 9007199254740992.0);
-      p[i] = static_cast<float>((2.0 * u - 1.0) * bound);
-    }
-    return t;
-  }
-
- private:
-  uint64_t next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  uint64_t state_;
-};
 
 struct Builder {
   std::shared_ptr<torch::jit::CompilationUnit> cu = std::make_shared<torch::jit::CompilationUnit>();
