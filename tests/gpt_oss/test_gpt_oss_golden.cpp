@@ -17,11 +17,16 @@ namespace {
 
 constexpr double kTol = 1e-4;  // the issue's bound for router logits (fp32, CPU)
 
-std::unique_ptr<CausalLM> load(const std::string& name, const std::string& dtype = "float32") {
+std::unique_ptr<CausalLM> load(const std::string& name, const std::string& dtype = "float32",
+                               const std::string& experts = "auto") {
   ModelOptions o;
   o.dtype = dtype;
+  o.experts = experts;
   return load_model(moeroute::test::gpt_oss_golden_dir() + "/" + name, o);
 }
+
+// auto is loop on the CPU; gather and grouped are the CUDA paths, run here on the CPU.
+const char* const kExperts[] = {"loop", "gather", "grouped"};
 
 GenerateOptions greedy(size_t n) {
   GenerateOptions g;
@@ -44,21 +49,23 @@ TEST_CASE("gpt-oss golden: model info from config.json", "[gpt_oss][golden]") {
   CHECK(info.dtype == "float32");
   CHECK(info.stop_token_ids == std::vector<int64_t>{2});
   CHECK(info.padded_batches);
-  CHECK(load("dequant", "auto")->info().dtype == "bfloat16");
+  CHECK(load("dequant", "auto")->info().dtype == "float32");  // auto is float32 on the CPU
 }
 
 TEST_CASE("gpt-oss golden: teacher-forced router logits and top-k ids", "[gpt_oss][golden]") {
   for (const std::string name : {"mxfp4", "dequant"}) {
     const Golden g(name);
-    auto m = load(name);
-    for (int p = 0; p < g.prompts(); ++p) {
-      const auto gen = score(*m, g.prompt(p), g.generated(p));
-      REQUIRE(gen.trace.num_layers() == g.layers());
-      const auto d = moeroute::test::compare_trace(gen.trace, g, p);
-      INFO(name << " prompt " << p);
-      CHECK(d.compared == g.layers() * static_cast<int64_t>(g.full(p).size()));
-      CHECK(d.max_logit_diff <= kTol);
-      CHECK(d.topk_mismatches == 0);
+    for (const std::string experts : kExperts) {
+      auto m = load(name, "float32", experts);
+      for (int p = 0; p < g.prompts(); ++p) {
+        const auto gen = score(*m, g.prompt(p), g.generated(p));
+        REQUIRE(gen.trace.num_layers() == g.layers());
+        const auto d = moeroute::test::compare_trace(gen.trace, g, p);
+        INFO(name << " prompt " << p << " experts " << experts);
+        CHECK(d.compared == g.layers() * static_cast<int64_t>(g.full(p).size()));
+        CHECK(d.max_logit_diff <= kTol);
+        CHECK(d.topk_mismatches == 0);
+      }
     }
   }
 }
@@ -66,15 +73,17 @@ TEST_CASE("gpt-oss golden: teacher-forced router logits and top-k ids", "[gpt_os
 TEST_CASE("gpt-oss golden: greedy generation with the KV cache", "[gpt_oss][golden]") {
   for (const std::string name : {"mxfp4", "dequant"}) {
     const Golden g(name);
-    auto m = load(name);
-    for (int p = 0; p < g.prompts(); ++p) {
-      INFO(name << " prompt " << p);
-      const auto want = g.generated(p);
-      const auto out = generate(*m, {g.prompt(p)}, greedy(want.size()));
-      CHECK(out[0].generated_ids == want);
-      const auto d = moeroute::test::compare_trace(out[0].trace, g, p);
-      CHECK(d.max_logit_diff <= kTol);
-      CHECK(d.topk_mismatches == 0);
+    for (const std::string experts : kExperts) {
+      auto m = load(name, "float32", experts);
+      for (int p = 0; p < g.prompts(); ++p) {
+        INFO(name << " prompt " << p << " experts " << experts);
+        const auto want = g.generated(p);
+        const auto out = generate(*m, {g.prompt(p)}, greedy(want.size()));
+        CHECK(out[0].generated_ids == want);
+        const auto d = moeroute::test::compare_trace(out[0].trace, g, p);
+        CHECK(d.max_logit_diff <= kTol);
+        CHECK(d.topk_mismatches == 0);
+      }
     }
   }
 }

@@ -36,9 +36,10 @@ struct ForwardRequest {
   bool want_logits = true;                 ///< return next-token logits (false: routing only)
 };
 
-/// A causal language model whose MoE routing can be recorded. forward() re-runs whole sequences:
+/// A causal language model whose MoE routing can be recorded. forward() takes whole sequences:
 /// TorchScript exports carry no KV cache, so each generation step costs a full pass over the
-/// sequence so far (docs/recording.md).
+/// sequence so far (docs/recording.md); native models reuse the cached prefix a row shares with
+/// the previous call's row and compute only the rest (docs/native-models.md).
 class CausalLM {
  public:
   virtual ~CausalLM() = default;

@@ -1,65 +1,48 @@
-// gpt-oss MoE block: router (Linear with bias) → top-k over raw logits → softmax over the k →
-// clamped SwiGLU experts with biases, weighted and summed over the k (transformers'
-// grouped_mm_experts_forward order), without a per-expert host loop.
-#include <ATen/ATen.h>
+// gpt-oss expert weights: MXFP4 blocks/scales dequantised on the device, or float tensors in
+// transformers' parameter layout — both turned into nn.Linear layout for run_experts.
+#include <fmt/format.h>
 
-#include "torch/models/gpt_oss_model.h"
+#include "moeroute/error.h"
+#include "moeroute/mxfp4.h"
+#include "torch/models/gpt_oss.h"
 
 namespace moeroute::detail {
 
 namespace {
 
-// transformers' GptOssExperts._apply_gate: interleaved gate/up columns, clamps, (up + 1)·glu.
-at::Tensor clamped_swiglu(const at::Tensor& gate_up, double limit, double alpha) {
-  const int64_t last = gate_up.dim() - 1;
-  auto gate = gate_up.slice(last, 0, gate_up.size(last), 2).clamp_max(limit);
-  auto up = gate_up.slice(last, 1, gate_up.size(last), 2).clamp(-limit, limit);
-  const auto glu = gate * at::sigmoid(gate * alpha);
-  return (up + 1) * glu;
+// One projection with `out` outputs and `in` inputs → [E, out, in].
+at::Tensor projection(const WeightSource& w, const std::string& name, int64_t E, int64_t out, int64_t in,
+                      const std::string& fields_out, const std::string& fields_in, const c10::Device& device,
+                      at::ScalarType dtype) {
+  const std::string blocks = name + "_blocks";
+  if (w.contains(blocks) && w.shape(blocks).size() == 4) {  // MXFP4, as gpt-oss is published
+    const std::string why = fmt::format("num_local_experts × {} × {}/32 × 16 (MXFP4)", fields_out, fields_in);
+    if (in % 32 != 0)
+      throw InputError(fmt::format("{}: tensor '{}' is MXFP4, which needs {} ({}) to be a multiple of 32",
+                                   w.where(blocks), blocks, fields_in, in));
+    const auto b = w.load_checked(blocks, {E, out, in / 32, 16}, why, device, std::nullopt);
+    const auto s = w.load_checked(name + "_scales", {E, out, in / 32}, why, device, std::nullopt);
+    return dequantize_mxfp4(b, s, dtype, w.where(blocks) + ": " + name);
+  }
+  // Floats in parameter layout [E, in, out]: under the parameter name, or under `*_blocks` as
+  // transformers 5.x's save_pretrained writes a dequantised gpt-oss.
+  const std::string stored = w.contains(blocks) ? blocks : name;
+  const std::string why = fmt::format("num_local_experts × {} × {}", fields_in, fields_out);
+  return w.load_checked(stored, {E, in, out}, why, device, dtype).transpose(1, 2).contiguous();
 }
 
 }  // namespace
 
-at::Tensor GptOssModel::moe(int64_t layer, const at::Tensor& x, Recorder* recorder) const {
-  const auto& w = weights_.layers[static_cast<size_t>(layer)];
-  const auto flat = x.reshape({-1, x.size(-1)});
-  const auto logits = at::linear(flat, w.router_w, w.router_b);
-  if (recorder && recorder->wants(static_cast<int>(layer))) recorder->observe(static_cast<int>(layer), logits);
-  const auto top = at::topk(logits, config_.num_experts_per_tok, -1);
-  const auto scores = at::softmax(std::get<0>(top), 1, logits.scalar_type());
-  return experts(w, flat, std::get<1>(top), scores).view(x.sizes());
-}
-
-at::Tensor GptOssModel::experts(const GptOssLayerWeights& w, const at::Tensor& x, const at::Tensor& ids,
-                                const at::Tensor& weights) const {
-  const int64_t N = x.size(0), K = ids.size(1), H = x.size(1), E = config_.num_experts;
-  const int64_t S = N * K;
-  const double limit = config_.swiglu_limit, alpha = config_.swiglu_alpha;
-  const auto flat_ids = ids.reshape({S});
-  // Gathering copies S expert matrices (then reads them twice); the grouped batch reads all E once.
-  const bool gather = 3 * S <= E;
-  at::Tensor y;  // [S, H], row s = (token s / K, slot s % K)
-  if (gather) {
-    const auto xs = x.unsqueeze(1).expand({N, K, H}).reshape({S, 1, H});
-    auto gu = at::bmm(xs, w.gate_up.index_select(0, flat_ids)) + w.gate_up_b.index_select(0, flat_ids).unsqueeze(1);
-    auto act = clamped_swiglu(gu, limit, alpha);
-    y = (at::bmm(act, w.down.index_select(0, flat_ids)) + w.down_b.index_select(0, flat_ids).unsqueeze(1)).squeeze(1);
-  } else {
-    const auto sorted = at::sort(flat_ids, /*stable=*/true, 0, false);
-    const auto& expert = std::get<0>(sorted);
-    const auto& perm = std::get<1>(sorted);
-    const auto counts = at::bincount(flat_ids, {}, E);
-    const int64_t capacity = counts.max().item<int64_t>();  // the one host sync of this path
-    const auto starts = counts.cumsum(0) - counts;
-    const auto slot = at::arange(S, flat_ids.options()) - starts.index_select(0, expert);
-    auto xin = at::zeros({E, capacity, H}, x.options());
-    xin.index_put_({expert, slot}, x.index_select(0, at::div(perm, K, "floor")));
-    auto gu = at::bmm(xin, w.gate_up) + w.gate_up_b.unsqueeze(1);
-    auto act = clamped_swiglu(gu, limit, alpha);
-    const auto down = at::bmm(act, w.down) + w.down_b.unsqueeze(1);
-    y = at::empty({S, H}, x.options()).index_copy_(0, perm, down.index({expert, slot}));
-  }
-  return (y * weights.reshape({S, 1})).view({N, K, H}).sum(1).to(x.scalar_type());
+ExpertWeights load_gpt_oss_experts(const WeightSource& w, const std::string& prefix, const GptOssConfig& c,
+                                   const c10::Device& device, at::ScalarType dtype) {
+  const int64_t E = c.num_experts, H = c.hidden_size, I = c.intermediate_size;
+  ExpertWeights ew;
+  ew.gate_up = projection(w, prefix + "gate_up_proj", E, 2 * I, H, "2·intermediate_size", "hidden_size", device, dtype);
+  ew.down = projection(w, prefix + "down_proj", E, H, I, "hidden_size", "intermediate_size", device, dtype);
+  ew.gate_up_bias = w.load_checked(prefix + "gate_up_proj_bias", {E, 2 * I}, "num_local_experts × 2·intermediate_size",
+                                   device, dtype);
+  ew.down_bias = w.load_checked(prefix + "down_proj_bias", {E, H}, "num_local_experts × hidden_size", device, dtype);
+  return ew;
 }
 
 }  // namespace moeroute::detail

@@ -1,16 +1,13 @@
 // load_model: "builtin:NAME" or a TorchScript export with optional extra files
 // (config.json: routing rule and stop tokens; docs/recording.md, "Exports").
-#include <algorithm>
 #include <filesystem>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "torch/models/gpt_oss_causal_lm.h"
-#include "torch/models/tiny_gpt_oss.h"
+#include "torch/models/native_loader.h"
 #include "torch/models/tiny_moe.h"
 #include "moeroute/error.h"
-#include "moeroute/hf_config.h"
 #include "moeroute/model.h"
 #include "moeroute/torchscript.h"
 #include "torch/torchscript/torchscript_model.h"
@@ -22,13 +19,8 @@ namespace {
 constexpr const char* kBuiltinPrefix = "builtin:";
 
 std::unique_ptr<CausalLM> load_builtin(const std::string& name, const ModelOptions& options) {
-  if (name == "tiny-gpt-oss") return detail::load_tiny_gpt_oss(options);  // native, not TorchScript
-  const auto names = builtin_model_names();
-  if (std::find(names.begin(), names.end(), name) == names.end()) {
-    std::string known;
-    for (const auto& n : names) known += (known.empty() ? "builtin:" : ", builtin:") + n;
-    throw InputError(fmt::format("unknown built-in model 'builtin:{}' (built-in models: {})", name, known));
-  }
+  if (name == "tiny-qwen3-moe") return detail::load_tiny_qwen3_moe(options);
+  if (name == "tiny-gpt-oss") return detail::load_tiny_gpt_oss(options);
   auto module = builtin_module(name);
   const detail::TinyMoeConfig config;
   detail::ScriptModelMeta meta;
@@ -63,11 +55,13 @@ void read_hf_config(const std::string& text, const std::string& what, detail::Sc
 
 }  // namespace
 
-std::vector<std::string> builtin_model_names() { return {"tiny-moe", "tiny-gpt-oss"}; }
+std::vector<std::string> builtin_model_names() { return {"tiny-moe", "tiny-qwen3-moe", "tiny-gpt-oss"}; }
 
 torch::jit::Module builtin_module(const std::string& name) {
   if (name != "tiny-moe")
-    throw InputError(fmt::format("unknown built-in model 'builtin:{}' (built-in models: builtin:tiny-moe)", name));
+    throw InputError(fmt::format("unknown built-in model 'builtin:{}' (built-in models: builtin:tiny-moe, "
+                                 "builtin:tiny-qwen3-moe, builtin:tiny-gpt-oss; only tiny-moe is a TorchScript module)",
+                                 name));
   return detail::build_tiny_moe();
 }
 
@@ -75,16 +69,10 @@ std::unique_ptr<CausalLM> load_model(const std::string& model, const ModelOption
   if (model.rfind(kBuiltinPrefix, 0) == 0) return load_builtin(model.substr(std::char_traits<char>::length(kBuiltinPrefix)), options);
   const std::filesystem::path path(model);
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    // A Hugging Face checkpoint directory runs natively (docs/native-models.md).
-    const auto config = load_hf_config(path);
-    if (const auto* gpt_oss = std::get_if<GptOssConfig>(&config)) return detail::load_gpt_oss_dir(model, *gpt_oss, options);
-    throw UnsupportedError(fmt::format("model '{}': native {} is not available yet", model,
-                                       decoder_config(config).model_type));
-  }
+  if (std::filesystem::is_directory(path, ec)) return detail::load_native_checkpoint(path, options);
   if (!std::filesystem::is_regular_file(path, ec))
-    throw InputError(fmt::format("model '{}': no such file (expected a TorchScript .pt export or builtin:NAME, "
-                                 "e.g. builtin:tiny-moe)",
+    throw InputError(fmt::format("model '{}': no such file or directory (expected a Hugging Face checkpoint "
+                                 "directory, a TorchScript .pt export or builtin:NAME, e.g. builtin:tiny-moe)",
                                  model));
   const auto device = detail::parse_device(options.device);
   torch::jit::ExtraFilesMap extra{{"config.json", ""}};

@@ -1,6 +1,5 @@
-// The built-in gpt-oss: config.json text → parse_gpt_oss_config, tensors named and shaped as in
-// a checkpoint (bf16-free: float32, experts as MXFP4 blocks/scales) → load_gpt_oss_weights.
-#include "torch/models/tiny_gpt_oss.h"
+// builtin:tiny-gpt-oss: config.json text and checkpoint-layout tensors (float32, experts as MXFP4
+// blocks/scales) built in memory, then loaded by the same parser and model code as a checkpoint.
 
 #include <cmath>
 #include <map>
@@ -11,7 +10,9 @@
 #include "moeroute/error.h"
 #include "moeroute/hf_config.h"
 #include "moeroute/tokenizer.h"
-#include "torch/models/gpt_oss_causal_lm.h"
+#include "torch/models/gpt_oss.h"
+#include "torch/models/native_loader.h"
+#include "torch/models/weight_source.h"
 #include "torch/models/weight_stream.h"
 
 namespace moeroute::detail {
@@ -59,14 +60,13 @@ std::map<std::string, at::Tensor> make_tensors(const GptOssConfig& c) {
   return t;
 }
 
-}  // namespace
-
-std::vector<std::string> tiny_gpt_oss_special_tokens() {
+// Byte vocabulary + harmony's markers: <|endoftext|> 256, <|start|> 257, <|end|> 258,
+// <|message|> 259, <|channel|> 260, <|return|> 261, <|call|> 262.
+std::vector<std::string> special_tokens() {
   return {"<|endoftext|>", "<|start|>", "<|end|>", "<|message|>", "<|channel|>", "<|return|>", "<|call|>"};
 }
 
-std::string tiny_gpt_oss_config_json() {
-  return R"({
+constexpr const char* kConfig = R"({
   "architectures": ["GptOssForCausalLM"], "model_type": "gpt_oss",
   "vocab_size": 263, "hidden_size": 64, "intermediate_size": 64, "head_dim": 16,
   "num_hidden_layers": 4, "num_attention_heads": 4, "num_key_value_heads": 2,
@@ -77,24 +77,20 @@ std::string tiny_gpt_oss_config_json() {
   "rope_scaling": {"rope_type": "yarn", "factor": 32.0, "beta_fast": 32.0, "beta_slow": 1.0,
                    "truncate": false, "original_max_position_embeddings": 128},
   "swiglu_limit": 7.0, "eos_token_id": 261, "pad_token_id": 256,
-  "quantization_config": {"quant_method": "mxfp4"}
+  "quantization_config": {"quant_method": "mxfp4"}, "torch_dtype": "float32"
 })";
-}
+
+}  // namespace
 
 std::unique_ptr<CausalLM> load_tiny_gpt_oss(const ModelOptions& options) {
-  const auto config = parse_gpt_oss_config(tiny_gpt_oss_config_json(), std::string(kName) + " config.json");
-  auto tensors = std::make_shared<const std::map<std::string, at::Tensor>>(make_tensors(config));
-  WeightSource source;
-  source.what = kName;
-  source.contains = [tensors](const std::string& n) { return tensors->count(n) != 0; };
-  source.shape = [tensors](const std::string& n) { return tensors->at(n).sizes().vec(); };
-  source.where = [](const std::string&) { return std::string(kName); };
-  source.load = [tensors](const std::string& n) { return tensors->at(n); };
-  GptOssMeta meta;
+  const auto config = parse_gpt_oss_config(kConfig, std::string(kName) + " config");
+  NativeModelMeta meta;
   meta.model_id = kName;
-  meta.tokenizer = make_byte_tokenizer(tiny_gpt_oss_special_tokens());
+  meta.what = kName;
+  meta.tokenizer = options.tokenizer ? options.tokenizer : std::shared_ptr<const Tokenizer>(make_byte_tokenizer(special_tokens()));
   meta.stop_token_ids = {256, 261, 262};  // <|endoftext|>, <|return|>, <|call|> (as gpt-oss' generation_config)
-  return make_gpt_oss_lm(config, source, std::move(meta), options);
+  const TensorMapWeights weights(make_tensors(config), kName);
+  return make_gpt_oss(config, weights, std::move(meta), options);
 }
 
 }  // namespace moeroute::detail

@@ -53,6 +53,7 @@ struct Recorder::Impl {
   std::vector<RowWindow> windows;
   std::vector<int64_t> offsets;  // row r's first position in the staging
   std::vector<int> seen;         // observe() calls per recorded layer
+  bool staged_this_forward = false;  // staging chosen by this forward's first observed layer
 
   // Staging [capacity, L, E] in the logits' dtype on their device; host results [capacity, L, k|E]
   // (pinned on CUDA).
@@ -195,6 +196,7 @@ void Recorder::begin_forward(int64_t batch, int64_t seq_len, std::vector<RowWind
   m.seq_len = seq_len;
   m.windows = std::move(windows);
   m.seen.assign(static_cast<size_t>(m.num_layers()), 0);
+  m.staged_this_forward = false;
   m.in_forward = true;
 }
 
@@ -225,8 +227,13 @@ void Recorder::observe(int slot, const at::Tensor& router_logits) {
       if (m.windows[r].count > 0) parts.push_back(grid[static_cast<int64_t>(r)].narrow(0, m.windows[r].column, m.windows[r].count));
     sel = at::cat(parts, 0);
   }
-  m.ensure_staging(router_logits);
-  m.staged.narrow(0, 0, m.total).select(1, l).copy_(sel);
+  // The first layer of a forward picks the staging buffer's device; layers on other devices
+  // (native models split over GPUs) are copied to it.
+  if (!m.staged_this_forward) {
+    m.ensure_staging(router_logits);
+    m.staged_this_forward = true;
+  }
+  m.staged.narrow(0, 0, m.total).select(1, l).copy_(sel, /*non_blocking=*/true);
 }
 
 void Recorder::end_forward() {

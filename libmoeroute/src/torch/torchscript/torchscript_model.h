@@ -7,6 +7,7 @@
 
 #include "moeroute/generate.h"
 #include "moeroute/model.h"
+#include "torch/device_dtype.h"
 
 namespace moeroute::detail {
 
@@ -24,8 +25,5 @@ struct ScriptModelMeta {
 /// InputError/UnsupportedError for anything that would fail later.
 std::unique_ptr<CausalLM> make_torchscript_model(torch::jit::Module module, ScriptModelMeta meta,
                                                  const ModelOptions& options);
-
-/// Parses "cpu", "cuda", "cuda:1", … and checks the device exists. Throws InputError.
-c10::Device parse_device(const std::string& text);
 
 }  // namespace moeroute::detail

@@ -1,0 +1,99 @@
+#include "torch/models/moe_experts.h"
+
+#include <fmt/format.h>
+
+#include "moeroute/error.h"
+
+namespace moeroute::detail {
+
+ExpertsImpl parse_experts_impl(const std::string& text) {
+  if (text == "auto") return ExpertsImpl::Auto;
+  if (text == "loop") return ExpertsImpl::Loop;
+  if (text == "gather") return ExpertsImpl::Gather;
+  if (text == "grouped") return ExpertsImpl::Grouped;
+  throw InputError(fmt::format("experts implementation '{}' is not one of auto, loop, gather, grouped", text));
+}
+
+namespace {
+
+at::Tensor add_bias(at::Tensor y, const at::Tensor& bias) { return bias.defined() ? y + bias : y; }
+
+at::Tensor experts_loop(const ExpertWeights& w, const at::Tensor& x, const at::Tensor& ids, const at::Tensor& weights,
+                        const ExpertActivation& act) {
+  const int64_t k = ids.size(1);
+  const auto flat = ids.reshape(-1);
+  const auto sorted = at::sort(flat, /*stable=*/true, 0, /*descending=*/false);
+  const auto order = std::get<1>(sorted);  // pair index, grouped by expert
+  const auto experts = std::get<0>(sorted).to(at::kCPU);
+  const auto* e = experts.data_ptr<int64_t>();
+  const auto tokens = at::div(order, k, "floor");
+  const auto pair_weights = weights.reshape(-1);
+  auto out = at::zeros_like(x);
+  const int64_t P = flat.size(0);
+  for (int64_t s = 0; s < P;) {
+    int64_t t = s;
+    while (t < P && e[t] == e[s]) ++t;
+    const int64_t ex = e[s];
+    const auto rows = tokens.narrow(0, s, t - s);
+    const auto xs = x.index_select(0, rows);
+    const auto h = add_bias(at::linear(xs, w.gate_up[ex]), w.gate_up_bias.defined() ? w.gate_up_bias[ex] : at::Tensor());
+    auto y = add_bias(at::linear(act(h), w.down[ex]), w.down_bias.defined() ? w.down_bias[ex] : at::Tensor());
+    y = y * pair_weights.index_select(0, order.narrow(0, s, t - s)).unsqueeze(1);
+    out.index_add_(0, rows, y.to(out.scalar_type()));
+    s = t;
+  }
+  return out;
+}
+
+at::Tensor experts_gather(const ExpertWeights& w, const at::Tensor& x, const at::Tensor& ids,
+                          const at::Tensor& weights, const ExpertActivation& act) {
+  const int64_t N = x.size(0), H = x.size(1), k = ids.size(1);
+  const auto flat = ids.reshape(-1);
+  const auto xs = x.unsqueeze(1).expand({N, k, H}).reshape({N * k, 1, H});
+  auto h = at::bmm(xs, w.gate_up.index_select(0, flat).transpose(1, 2)).squeeze(1);  // [P, 2I]
+  if (w.gate_up_bias.defined()) h = h + w.gate_up_bias.index_select(0, flat);
+  auto y = at::bmm(act(h).unsqueeze(1), w.down.index_select(0, flat).transpose(1, 2)).squeeze(1);  // [P, H]
+  if (w.down_bias.defined()) y = y + w.down_bias.index_select(0, flat);
+  return (y.view({N, k, H}) * weights.unsqueeze(-1)).sum(1);
+}
+
+at::Tensor experts_grouped(const ExpertWeights& w, const at::Tensor& x, const at::Tensor& ids,
+                           const at::Tensor& weights, const ExpertActivation& act) {
+  const int64_t N = x.size(0), H = x.size(1), k = ids.size(1), E = w.gate_up.size(0);
+  const int64_t P = N * k;
+  const auto flat = ids.reshape(-1);
+  const auto sorted = at::sort(flat, /*stable=*/true, 0, /*descending=*/false);
+  const auto& sorted_ids = std::get<0>(sorted);
+  const auto& order = std::get<1>(sorted);
+  const auto counts = at::bincount(flat, c10::nullopt, E);
+  const auto starts = counts.cumsum(0) - counts;
+  const auto slot = at::arange(P, flat.options()) - starts.index_select(0, sorted_ids);
+  const int64_t capacity = counts.max().item<int64_t>();  // the one host sync
+  auto block = at::zeros({E, capacity, H}, x.options());
+  block.index_put_({sorted_ids, slot}, x.index_select(0, at::div(order, k, "floor")));
+  auto h = at::bmm(block, w.gate_up.transpose(1, 2));  // [E, C, 2I]
+  if (w.gate_up_bias.defined()) h = h + w.gate_up_bias.unsqueeze(1);
+  const auto a = act(h.view({E * capacity, h.size(2)})).view({E, capacity, -1});
+  auto y = at::bmm(a, w.down.transpose(1, 2));  // [E, C, H]
+  if (w.down_bias.defined()) y = y + w.down_bias.unsqueeze(1);
+  const auto per_sorted = y.index({sorted_ids, slot});  // [P, H]
+  const auto per_pair = at::empty_like(per_sorted).index_copy_(0, order, per_sorted);
+  return (per_pair.view({N, k, H}) * weights.unsqueeze(-1)).sum(1);
+}
+
+}  // namespace
+
+at::Tensor run_experts(const ExpertWeights& w, const at::Tensor& x, const at::Tensor& ids, const at::Tensor& weights,
+                       const ExpertActivation& act, ExpertsImpl impl) {
+  if (impl == ExpertsImpl::Auto) {
+    if (x.device().is_cpu()) impl = ExpertsImpl::Loop;
+    else impl = ids.numel() <= w.gate_up.size(0) ? ExpertsImpl::Gather : ExpertsImpl::Grouped;
+  }
+  switch (impl) {
+    case ExpertsImpl::Gather: return experts_gather(w, x, ids, weights, act);
+    case ExpertsImpl::Grouped: return experts_grouped(w, x, ids, weights, act);
+    default: return experts_loop(w, x, ids, weights, act);
+  }
+}
+
+}  // namespace moeroute::detail

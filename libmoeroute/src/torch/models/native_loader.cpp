@@ -1,0 +1,68 @@
+#include "torch/models/native_loader.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "moeroute/checkpoint.h"
+#include "moeroute/error.h"
+#include "moeroute/hf_config.h"
+#include "moeroute/hf_tokenizer.h"
+#include "torch/models/gpt_oss.h"
+#include "torch/models/qwen3_moe.h"
+#include "torch/models/weight_source.h"
+
+namespace moeroute::detail {
+
+namespace {
+
+// generation_config.json's eos_token_id (Qwen3 lists <|im_end|> and <|endoftext|> there).
+std::vector<int64_t> generation_eos(const std::filesystem::path& dir) {
+  const auto path = dir / "generation_config.json";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  std::ostringstream text;
+  text << in.rdbuf();
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text.str());
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError(fmt::format("{}: not valid JSON: {}", path.string(), e.what()));
+  }
+  std::vector<int64_t> out;
+  if (!j.is_object() || !j.contains("eos_token_id")) return out;
+  const auto& v = j["eos_token_id"];
+  if (v.is_number_integer()) out.push_back(v.get<int64_t>());
+  else if (v.is_array())
+    for (const auto& x : v)
+      if (x.is_number_integer()) out.push_back(x.get<int64_t>());
+  return out;
+}
+
+}  // namespace
+
+std::unique_ptr<CausalLM> load_native_checkpoint(const std::filesystem::path& dir, const ModelOptions& options) {
+  const HfModelConfig config = load_hf_config(dir);
+  const auto& base = decoder_config(config);
+  NativeModelMeta meta;
+  meta.model_id = dir.string();
+  meta.what = dir.string();
+  meta.tokenizer = options.tokenizer;
+  std::error_code ec;
+  if (!meta.tokenizer && std::filesystem::is_regular_file(dir / "tokenizer.json", ec))
+    meta.tokenizer = load_tokenizer(dir);
+  meta.stop_token_ids = base.eos_token_ids;
+  for (int64_t id : generation_eos(dir))
+    if (std::find(meta.stop_token_ids.begin(), meta.stop_token_ids.end(), id) == meta.stop_token_ids.end())
+      meta.stop_token_ids.push_back(id);
+  const CheckpointWeights weights(std::make_shared<const Checkpoint>(dir));
+  if (const auto* q = std::get_if<Qwen3MoeConfig>(&config)) return make_qwen3_moe(*q, weights, std::move(meta), options);
+  if (const auto* g = std::get_if<GptOssConfig>(&config)) return make_gpt_oss(*g, weights, std::move(meta), options);
+  throw UnsupportedError(fmt::format("{}: model_type '{}' has no native forward in this build yet", meta.what,
+                                     base.model_type));
+}
+
+}  // namespace moeroute::detail

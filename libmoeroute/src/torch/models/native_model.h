@@ -1,0 +1,80 @@
+// Base of the native (LibTorch C++) decoder models: the CausalLM plumbing every family shares —
+// KV-cache planning, the left-padded grid of new positions, masks and rotary tables, recorder
+// windows, logits to the host — and option resolution (device, dtype, device_map, experts).
+// A family implements run(): embedding → decoder layers → head over one ForwardContext.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "moeroute/generate.h"
+#include "moeroute/hf_config.h"
+#include "moeroute/model.h"
+#include "torch/models/kv_cache.h"
+#include "torch/models/layers.h"
+#include "torch/models/moe_experts.h"
+
+namespace moeroute::detail {
+
+/// Options resolved against the config.
+struct NativeSetup {
+  c10::Device device{c10::kCPU};     ///< `--device` (the embedding's device unless device_map)
+  at::ScalarType dtype = at::kFloat;  ///< parameter and activation dtype
+  ExpertsImpl experts = ExpertsImpl::Auto;  ///< experts implementation
+  bool device_map_auto = false;      ///< place layers over all CUDA devices
+  std::vector<int64_t> gpu_memory;   ///< device_map budgets (empty = from CUDA)
+};
+
+/// Resolves ModelOptions: dtype "auto" is float32 on the CPU and the config's stored dtype
+/// (bfloat16 when unknown) on CUDA. Throws InputError for unknown values.
+NativeSetup resolve_native_setup(const ModelOptions& options, const DecoderConfig& config);
+
+/// Where each part of a model runs.
+struct DevicePlan {
+  c10::Device embed{c10::kCPU};
+  std::vector<c10::Device> layers;
+  c10::Device head{c10::kCPU};
+};
+
+/// All on setup.device, or — device_map auto — placed by place_layers() over the CUDA devices with
+/// budgets from setup.gpu_memory or CUDA's free memory − 10 %. Byte counts are in the run dtype.
+DevicePlan plan_devices(const NativeSetup& setup, int64_t embed_bytes, const std::vector<int64_t>& layer_bytes,
+                        int64_t head_bytes);
+
+/// Free bytes CUDA reports for device `index` (cudaMemGetInfo, looked up at run time so the CPU
+/// build needs no CUDA headers). Throws InputError when the CUDA runtime is not loaded.
+int64_t cuda_free_memory(int index);
+
+class NativeModel : public CausalLM {
+ public:
+  const ModelInfo& info() const override { return info_; }
+  const Tokenizer* tokenizer() const override { return tokenizer_.get(); }
+  std::vector<std::vector<float>> forward(const ForwardRequest& request, Recorder* recorder) override;
+
+ protected:
+  NativeModel(const DecoderConfig& config, NativeSetup setup, std::string what);
+
+  /// Runs the grid `input_ids` [B, T] (on the embedding's device) through the model, passing
+  /// router logits to `recorder` (may be null), reading/writing `cache`; returns next-token
+  /// logits [B, V] after each row's last column when `want_logits` (else undefined).
+  virtual at::Tensor run(const at::Tensor& input_ids, ForwardContext& ctx, KvCache& cache, Recorder* recorder,
+                         bool want_logits) = 0;
+
+  /// Fills info_ fields common to the families (call at the end of the subclass constructor).
+  void finish_info(std::string model_id, std::vector<LayerInfo> moe_layers, RoutingRule rule,
+                   std::vector<int64_t> stop_token_ids);
+
+  DecoderConfig config_base_;  // a copy: the subclass's config is not built yet when this constructor runs
+  NativeSetup setup_;
+  std::string what_;
+  DevicePlan devices_;
+  std::unique_ptr<Rotary> rotary_;
+  std::shared_ptr<const Tokenizer> tokenizer_;
+  ModelInfo info_;
+  std::unique_ptr<KvCache> cache_;
+};
+
+}  // namespace moeroute::detail

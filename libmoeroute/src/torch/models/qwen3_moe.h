@@ -1,0 +1,31 @@
+// Native Qwen3-MoE (transformers' modeling_qwen3_moe.py): RMSNorm pre-norm decoder layers with
+// GQA attention (per-head q/k RMSNorm, RoPE), sparse MoE blocks (router softmax in float32 →
+// top-k → optional renormalisation; no shared experts) or dense SwiGLU MLPs on the layers
+// decoder_sparse_step / mlp_only_layers select, final RMSNorm and lm_head (or tied embeddings).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "moeroute/generate.h"
+#include "moeroute/hf_config.h"
+#include "moeroute/model.h"
+#include "torch/models/weight_source.h"
+
+namespace moeroute::detail {
+
+/// What the loader knows beyond config and weights.
+struct NativeModelMeta {
+  std::string model_id;                        ///< written to traces (directory or builtin:NAME)
+  std::string what;                            ///< how errors name the model
+  std::shared_ptr<const Tokenizer> tokenizer;  ///< may be null
+  std::vector<int64_t> stop_token_ids;         ///< default stop tokens
+};
+
+/// Loads the weights (shapes checked against `config`; errors name file, tensor and fields).
+/// Experts may be stored per expert (`mlp.experts.E.{gate,up,down}_proj.weight`, the Hub layout)
+/// or fused (`mlp.experts.gate_up_proj [E, 2I, H]`, `mlp.experts.down_proj [E, H, I]`).
+std::unique_ptr<CausalLM> make_qwen3_moe(const Qwen3MoeConfig& config, const WeightSource& weights,
+                                         NativeModelMeta meta, const ModelOptions& options);
+
+}  // namespace moeroute::detail
