@@ -48,7 +48,7 @@ std::map<std::string, at::Tensor> make_tensors(const GptOssConfig& c) {
     // A wide router makes routing peaked and prompt-dependent.
     t[p + "mlp.router.weight"] = w({E, H}, 2 * fan_in);
     t[p + "mlp.router.bias"] = w({E}, 0.5);
-    // MXFP4: random E2M1 codes; scales 2^-6 … 2^-3 give weights of standard deviation ≈ 0.1.
+    // MXFP4: random E2M1 codes; scales 2^-6 … 2^-3 give weights of standard deviation ≈ 0.2.
     const std::string x = p + "mlp.experts.";
     t[x + "gate_up_proj_blocks"] = rng.bytes({E, 2 * I, H / 32, 16}, 0, 255);
     t[x + "gate_up_proj_scales"] = rng.bytes({E, 2 * I, H / 32}, 121, 124);
