@@ -1,13 +1,13 @@
-// Native model speed (docs/performance.md, "Native models"): prefill tokens/s and KV-cached
-// decode tokens/s at a given batch, with and without the recorder (full F32 logits kept),
-// modes interleaved and repeated so machine noise hits all alike. Usage:
-//   bench_native [--model builtin:tiny-gpt-oss|CHECKPOINT_DIR] [--device cpu|cuda] [--dtype auto|…]
-//                [--batch 1] [--prompt-tokens 64] [--new-tokens 32] [--repeats 7]
-// Prints medians, the recorder overhead and the peak resident host memory.
-#include <sys/resource.h>
-
+// Native model speed: prefill and KV-cache decode tokens/s with and without recording, and decode
+// by full re-runs (what a model without a KV cache costs), modes interleaved and repeated so
+// machine noise hits all of them alike. Usage:
+//   bench_native [--model builtin:tiny-qwen3-moe|CHECKPOINT_DIR] [--device cpu|cuda] [--dtype auto|…]
+//                [--experts auto|loop|gather|grouped] [--batch 1|2] [--prompt-tokens 64]
+//                [--new-tokens 64] [--repeats 5]
+// Prints medians (docs/performance.md, "Native models").
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -25,35 +25,45 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+struct Mode {
+  const char* name;
+  std::optional<RecorderOptions> recording;  // none: no recorder
+  bool rerun = false;                         // recompute every position each step
+};
+
 struct Timing {
   double prefill_tps = 0;  // prompt tokens (all rows) per second
   double decode_tps = 0;   // generated tokens (all rows) per second
 };
 
-// A fresh prefill of `rows` (the cache cannot be reused: the first row changes every run), then
-// `n` greedy decode steps, each one forward over one new token per row.
-Timing run(CausalLM& model, std::vector<std::vector<int64_t>> rows, int n, bool record, int salt) {
+// One prefill forward, then `n` greedy decode steps.
+Timing run(CausalLM& model, const Mode& m, const std::vector<std::vector<int64_t>>& prompts, int n) {
   const auto& info = model.info();
+  const auto rows = prompts.size();
   std::optional<Recorder> rec;
-  if (record) rec.emplace(info.moe_layers, info.num_experts, info.routing, RecorderOptions{}, static_cast<int>(rows.size()));
-  rows[0][0] = 32 + salt % 90;
-  ForwardRequest req{rows, std::vector<int64_t>(rows.size(), static_cast<int64_t>(rows[0].size())), true};
+  if (m.recording) rec.emplace(info.moe_layers, info.num_experts, info.routing, *m.recording, static_cast<int>(rows));
+  ForwardRequest req;
+  req.rows = prompts;
+  size_t prompt_tokens = 0;
+  for (const auto& p : prompts) {
+    req.record_last.push_back(static_cast<int64_t>(p.size()));  // also forces a full prefill
+    prompt_tokens += p.size();
+  }
   const auto t0 = Clock::now();
   auto logits = model.forward(req, rec ? &*rec : nullptr);
   const auto t1 = Clock::now();
   for (int i = 0; i < n; ++i) {
-    for (size_t r = 0; r < rows.size(); ++r) {
+    for (size_t r = 0; r < rows; ++r) {
       req.rows[r].push_back(std::max_element(logits[r].begin(), logits[r].end()) - logits[r].begin());
-      req.record_last[r] = 1;
+      req.record_last[r] = m.rerun ? static_cast<int64_t>(req.rows[r].size()) : 1;
     }
     logits = model.forward(req, rec ? &*rec : nullptr);
   }
-  const auto t2 = Clock::now();
   if (rec)
-    for (size_t r = 0; r < rows.size(); ++r) rec->trace(static_cast<int>(r));
-  const auto tokens = static_cast<double>(rows.size());
-  return {tokens * static_cast<double>(rows[0].size()) / std::chrono::duration<double>(t1 - t0).count(),
-          tokens * n / std::chrono::duration<double>(t2 - t1).count()};
+    for (size_t r = 0; r < rows; ++r) rec->trace(static_cast<int>(r));
+  const auto t2 = Clock::now();
+  return {double(prompt_tokens) / std::chrono::duration<double>(t1 - t0).count(),
+          double(n * rows) / std::chrono::duration<double>(t2 - t1).count()};
 }
 
 double median(std::vector<double> v) {
@@ -64,14 +74,15 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string model = "builtin:tiny-gpt-oss";
+  std::string model_name = "builtin:tiny-qwen3-moe";
   ModelOptions mo;
-  int batch = 1, prompt_tokens = 64, new_tokens = 32, repeats = 7;
+  int prompt_tokens = 64, new_tokens = 64, repeats = 5, batch = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--model") model = v;
+    if (k == "--model") model_name = v;
     else if (k == "--device") mo.device = v;
     else if (k == "--dtype") mo.dtype = v;
+    else if (k == "--experts") mo.experts = v;
     else if (k == "--batch") batch = std::atoi(v.c_str());
     else if (k == "--prompt-tokens") prompt_tokens = std::atoi(v.c_str());
     else if (k == "--new-tokens") new_tokens = std::atoi(v.c_str());
@@ -81,34 +92,43 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (batch < 1 || batch > 2 || prompt_tokens < 9 || new_tokens < 1 || repeats < 1) {
+    fmt::print(stderr, "need --batch 1|2, --prompt-tokens ≥ 9, --new-tokens ≥ 1, --repeats ≥ 1\n");
+    return 2;
+  }
   try {
-    auto lm = load_model(model, mo);
-    const auto& info = lm->info();
-    std::vector<std::vector<int64_t>> rows(static_cast<size_t>(batch));
+    auto model = load_model(model_name, mo);
+    const auto& info = model->info();
+    // Printable bytes (valid ids in any vocabulary ≥ 128); the second row is 8 tokens shorter (padding).
+    std::vector<std::vector<int64_t>> prompts(static_cast<size_t>(batch));
     for (int r = 0; r < batch; ++r)
-      for (int i = 0; i < prompt_tokens; ++i) rows[static_cast<size_t>(r)].push_back(32 + (i * 7 + r * 13) % 90);
-    std::vector<double> prefill[2], decode[2];
-    run(*lm, rows, 2, true, 0);  // warm-up
-    for (int rep = 0; rep < repeats; ++rep)
-      for (int j = 0; j < 2; ++j) {
-        const bool record = (j + rep) % 2 == 1;  // alternate the order
-        const auto t = run(*lm, rows, new_tokens, record, rep * 2 + j + 1);
-        prefill[record].push_back(t.prefill_tps);
-        decode[record].push_back(t.decode_tps);
+      for (int i = 0; i < prompt_tokens - 8 * r; ++i) prompts[static_cast<size_t>(r)].push_back(32 + (i * 7 + r) % 90);
+    RecorderOptions topk;
+    topk.keep_logits = false;
+    const std::vector<Mode> modes = {{"no recorder", std::nullopt, false},
+                                     {"recording top-k", topk, false},
+                                     {"recording logits", RecorderOptions{}, false},
+                                     {"full re-run, no cache", std::nullopt, true}};
+    std::vector<std::vector<double>> prefill(modes.size()), decode(modes.size());
+    for (const auto& m : modes) run(*model, m, prompts, 2);  // warm-up
+    for (int r = 0; r < repeats; ++r)
+      for (size_t j = 0; j < modes.size(); ++j) {
+        const size_t k = (j + static_cast<size_t>(r)) % modes.size();  // rotate the order
+        const auto t = run(*model, modes[k], prompts, new_tokens);
+        prefill[k].push_back(t.prefill_tps);
+        decode[k].push_back(t.decode_tps);
       }
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
-    fmt::print("model {} on {} ({}), {} layers × {} experts, top-{}; {}\n", info.model_id, info.device, info.dtype,
-               info.moe_layers.size(), info.num_experts, info.routing.top_k, torch_build_info());
-    fmt::print("batch {}, prompt {} tokens, {} new tokens (KV cache), median of {} runs\n", batch, prompt_tokens,
+    fmt::print("model {} on {} ({}), {} MoE layers × {} experts, top-{}, experts '{}'; {}\n", info.model_id,
+               info.device, info.dtype, info.moe_layers.size(), info.num_experts, info.routing.top_k, mo.experts,
+               torch_build_info());
+    fmt::print("batch {}, prompt {} tokens, {} new tokens per row, median of {} runs\n", batch, prompt_tokens,
                new_tokens, repeats);
-    for (int record = 0; record < 2; ++record)
-      fmt::print("  {:<18} prefill {:9.1f} tokens/s   decode {:8.1f} tokens/s\n",
-                 record ? "recording logits" : "no recorder", median(prefill[record]), median(decode[record]));
-    fmt::print("  recorder overhead: prefill {:+.2f} %, decode {:+.2f} %\n",
-               100.0 * (median(prefill[0]) / median(prefill[1]) - 1.0),
-               100.0 * (median(decode[0]) / median(decode[1]) - 1.0));
-    fmt::print("  peak resident host memory {:.0f} MiB\n", static_cast<double>(ru.ru_maxrss) / 1024.0);
+    const double base = median(decode[0]);
+    for (size_t j = 0; j < modes.size(); ++j) {
+      const double d = median(decode[j]);
+      fmt::print("  {:<22} prefill {:9.1f} tokens/s   decode {:8.1f} tokens/s  ({:+6.2f} % vs no recorder)\n",
+                 modes[j].name, median(prefill[j]), d, 100.0 * (base / d - 1.0));
+    }
   } catch (const Error& e) {
     fmt::print(stderr, "bench_native: {}\n", e.what());
     return 2;

@@ -21,7 +21,9 @@ void add_record_command(CLI::App& app) {
   auto args = std::make_shared<RecordArgs>();
   auto& o = args->options;
   auto* cmd = app.add_subcommand("record", "Run a model on one prompt and record its MoE routing into a trace file");
-  cmd->add_option("-m,--model", o.model, "builtin:NAME or a TorchScript export (.pt)")->capture_default_str();
+  cmd->add_option("-m,--model", o.model,
+                  "builtin:NAME, a Hugging Face checkpoint directory (qwen3_moe, gpt_oss) or a TorchScript export (.pt)")
+      ->capture_default_str();
   auto* prompt = cmd->add_option("-p,--prompt", o.prompt, "Prompt text (tokenized as is, no chat template)");
   auto* input = cmd->add_option("-i,--input", o.prompt_file, "Read the prompt from FILE ('-' = stdin)");
   prompt->excludes(input);
@@ -31,7 +33,13 @@ void add_record_command(CLI::App& app) {
   cmd->add_option("--top-p", o.generation.sampling.top_p, "Nucleus sampling mass")->capture_default_str();
   cmd->add_option("--seed", o.generation.sampling.seed, "Sampling seed")->capture_default_str();
   cmd->add_option("--device", o.model_options.device, "cpu, cuda, cuda:N")->capture_default_str();
-  cmd->add_option("--dtype", o.model_options.dtype, "auto, float32, bfloat16, float16")->capture_default_str();
+  cmd->add_option("--dtype", o.model_options.dtype, "auto, float32 (f32), bfloat16 (bf16), float16 (f16)")
+      ->capture_default_str();
+  cmd->add_option("--device-map", o.model_options.device_map,
+                  "Checkpoint directories: 'auto' places layers over all CUDA devices");
+  cmd->add_option("--experts", o.model_options.experts,
+                  "Checkpoint directories: experts implementation auto, loop, gather, grouped")
+      ->capture_default_str();
   cmd->add_option("--layers", o.recording.layers, "Numeric layer indices to record (default: all)")->delimiter(',');
   cmd->add_flag("--no-logits", args->no_logits, "Keep only top-k ids and gate weights, not the router logits");
   cmd->add_option("--logits-dtype", args->logits_dtype, "Stored logits precision")

@@ -31,8 +31,8 @@ class Qwen3Moe final : public NativeModel {
     plan(w);
     load(w);
     std::vector<LayerInfo> gates;
-    for (const auto& l : layers_)
-      if (l.moe) gates.push_back({fmt::format("model.layers.{}.mlp.gate", &l - layers_.data()), static_cast<int>(&l - layers_.data())});
+    for (size_t i = 0; i < layers_.size(); ++i)
+      if (layers_[i].moe) gates.push_back({fmt::format("model.layers.{}.mlp.gate", i), static_cast<int>(i)});
     finish_info(meta.model_id, std::move(gates),
                 qwen_moe_rule(static_cast<int>(c_.num_experts_per_tok), c_.norm_topk_prob),
                 std::move(meta.stop_token_ids));
@@ -82,7 +82,8 @@ class Qwen3Moe final : public NativeModel {
 
   at::Tensor get(const WeightSource& w, const std::string& name, const std::vector<int64_t>& shape,
                  const std::string& why, const c10::Device& device) const {
-    return w.load_checked(name, shape, why, device, setup_.dtype);
+    w.check_float(name, shape, why);
+    return w.load(name, device, setup_.dtype);
   }
 
   void load(const WeightSource& w) {
@@ -148,9 +149,9 @@ class Qwen3Moe final : public NativeModel {
     for (int64_t e = 0; e < E; ++e) {
       const std::string q = fmt::format("{}{}.", p, e);
       const std::string why = "moe_intermediate_size × hidden_size";
-      w.check_shape(q + "gate_proj.weight", {I, H}, why);
-      w.check_shape(q + "up_proj.weight", {I, H}, why);
-      w.check_shape(q + "down_proj.weight", {H, I}, "hidden_size × moe_intermediate_size");
+      w.check_float(q + "gate_proj.weight", {I, H}, why);
+      w.check_float(q + "up_proj.weight", {I, H}, why);
+      w.check_float(q + "down_proj.weight", {H, I}, "hidden_size × moe_intermediate_size");
       ew.gate_up[e].narrow(0, 0, I).copy_(w.load(q + "gate_proj.weight", cpu, std::nullopt));
       ew.gate_up[e].narrow(0, I, I).copy_(w.load(q + "up_proj.weight", cpu, std::nullopt));
       ew.down[e].copy_(w.load(q + "down_proj.weight", cpu, std::nullopt));

@@ -18,6 +18,14 @@ void WeightSource::check_shape(const std::string& name, const std::vector<int64_
                                  shape_string(got), shape_string(expected), why));
 }
 
+void WeightSource::check_float(const std::string& name, const std::vector<int64_t>& expected,
+                               const std::string& why) const {
+  check_shape(name, expected, why);
+  if (!stored_float(name))
+    throw InputError(fmt::format("{}: tensor '{}' has dtype {}, expected a floating-point type (F32, F16, BF16, F8)",
+                                 where(name), name, stored_dtype(name)));
+}
+
 at::Tensor WeightSource::load_checked(const std::string& name, const std::vector<int64_t>& expected,
                                       const std::string& why, const c10::Device& device,
                                       std::optional<at::ScalarType> float_dtype) const {
@@ -28,6 +36,18 @@ at::Tensor WeightSource::load_checked(const std::string& name, const std::vector
     throw InputError(fmt::format("{}: tensor '{}' has dtype {}, expected a floating type ({})", where(name), name,
                                  c10::toString(t.scalar_type()), why));
   return t;
+}
+
+bool CheckpointWeights::stored_float(const std::string& name) const {
+  switch (checkpoint_->info(name).dtype) {
+    case Dtype::F16:
+    case Dtype::BF16:
+    case Dtype::F32:
+    case Dtype::F64:
+    case Dtype::F8_E4M3:
+    case Dtype::F8_E5M2: return true;
+    default: return false;
+  }
 }
 
 int64_t CheckpointWeights::stored_bytes(const std::string& name) const {

@@ -25,6 +25,9 @@ class WeightSource {
   virtual std::vector<int64_t> shape(const std::string& name) const = 0;
   /// Stored size in bytes (placement estimates).
   virtual int64_t stored_bytes(const std::string& name) const = 0;
+  /// Stored dtype's name ("BF16", "U8", …) and whether it is a floating type.
+  virtual std::string stored_dtype(const std::string& name) const = 0;
+  virtual bool stored_float(const std::string& name) const = 0;
   /// The tensor on `device`; floating tensors become `float_dtype` when set.
   virtual at::Tensor load(const std::string& name, const c10::Device& device,
                           std::optional<at::ScalarType> float_dtype) const = 0;
@@ -38,6 +41,8 @@ class WeightSource {
                           const c10::Device& device, std::optional<at::ScalarType> float_dtype) const;
   /// Throws InputError when `name` is absent or its shape differs from `expected`.
   void check_shape(const std::string& name, const std::vector<int64_t>& expected, const std::string& why) const;
+  /// check_shape, and an InputError naming the dtype when the stored tensor is not floating point.
+  void check_float(const std::string& name, const std::vector<int64_t>& expected, const std::string& why) const;
 };
 
 /// A checkpoint directory (zero-copy on the CPU where possible).
@@ -48,6 +53,8 @@ class CheckpointWeights final : public WeightSource {
   std::vector<std::string> names() const override { return checkpoint_->names(); }
   std::vector<int64_t> shape(const std::string& name) const override { return checkpoint_->info(name).shape; }
   int64_t stored_bytes(const std::string& name) const override;
+  std::string stored_dtype(const std::string& name) const override { return dtype_name(checkpoint_->info(name).dtype); }
+  bool stored_float(const std::string& name) const override;
   at::Tensor load(const std::string& name, const c10::Device& device,
                   std::optional<at::ScalarType> float_dtype) const override;
   std::string where(const std::string& name) const override;
@@ -65,6 +72,8 @@ class TensorMapWeights final : public WeightSource {
   std::vector<std::string> names() const override;
   std::vector<int64_t> shape(const std::string& name) const override;
   int64_t stored_bytes(const std::string& name) const override;
+  std::string stored_dtype(const std::string& name) const override { return c10::toString(get(name).scalar_type()); }
+  bool stored_float(const std::string& name) const override { return get(name).is_floating_point(); }
   at::Tensor load(const std::string& name, const c10::Device& device,
                   std::optional<at::ScalarType> float_dtype) const override;
   std::string where(const std::string&) const override { return name_; }
