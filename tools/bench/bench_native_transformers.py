@@ -16,7 +16,7 @@ import statistics
 import time
 
 import torch
-from transformers import AutoModelForCausalLM
+from transformers import AutoConfig, AutoModelForCausalLM, Mxfp4Config
 
 
 def main() -> None:
@@ -32,7 +32,12 @@ def main() -> None:
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    model = AutoModelForCausalLM.from_pretrained(args.model, dtype=getattr(torch, args.dtype)).to(args.device).eval()
+    extra = {}
+    quant = getattr(AutoConfig.from_pretrained(args.model), "quantization_config", None) or {}
+    if quant.get("quant_method") == "mxfp4":  # gpt-oss: transformers' own dequantising load (no kernels)
+        extra["quantization_config"] = Mxfp4Config(dequantize=True)
+    model = AutoModelForCausalLM.from_pretrained(args.model, dtype=getattr(torch, args.dtype), **extra)
+    model = model.to(args.device).eval()
     rows = [[32 + (i * 7 + r) % 90 for i in range(args.prompt_tokens - 8 * r)] for r in range(args.batch)]
     width = max(len(r) for r in rows)
     ids = torch.tensor([[0] * (width - len(r)) + r for r in rows], device=args.device)
@@ -44,7 +49,9 @@ def main() -> None:
         logits = output[0] if isinstance(output, tuple) else output
         recorded.append(logits.detach().float().cpu())  # what a recording hook has to do
 
-    gates = [layer.mlp.gate for layer in model.model.layers if hasattr(layer.mlp, "experts")]
+    # Qwen3-MoE's router is mlp.gate, gpt-oss's mlp.router (its output tuple starts with the logits).
+    gates = [getattr(layer.mlp, "router", None) or layer.mlp.gate
+             for layer in model.model.layers if hasattr(layer.mlp, "experts")]
 
     def decode_tps(hooked: bool) -> float:
         handles = [g.register_forward_hook(hook) for g in gates] if hooked else []

@@ -40,8 +40,10 @@ void KvCache::reserve(int layer, const at::Tensor& like, int64_t keys) {
   // Grow geometrically so a long generation reallocates O(log n) times.
   const int64_t old = k.defined() ? k.size(2) : 0;
   const int64_t capacity = std::max<int64_t>((std::max(keys, 2 * old) + 63) / 64 * 64, 64);
-  auto nk = at::empty({like.size(0), like.size(1), capacity, like.size(3)}, like.options());
-  auto nv = at::empty_like(nk);
+  // Zeros, not empty: a row shorter than the longest leaves slots that attention masks to
+  // probability 0, and 0 · v must be 0 — uninitialised memory can hold NaN (0 · NaN = NaN).
+  auto nk = at::zeros({like.size(0), like.size(1), capacity, like.size(3)}, like.options());
+  auto nv = at::zeros_like(nk);
   if (k.defined() && k.size(0) == like.size(0) && old > 0) {
     nk.narrow(2, 0, old).copy_(k);
     nv.narrow(2, 0, old).copy_(v);

@@ -24,6 +24,7 @@ constexpr const char* kBuiltinPrefix = "builtin:";
 
 std::unique_ptr<CausalLM> load_builtin(const std::string& name, const ModelOptions& options) {
   if (name == "tiny-qwen3-moe") return detail::load_tiny_qwen3_moe(options);
+  if (name == "tiny-gpt-oss") return detail::load_tiny_gpt_oss(options);
   auto module = builtin_module(name);
   const detail::TinyMoeConfig config;
   detail::ScriptModelMeta meta;
@@ -111,12 +112,12 @@ void check_against_sidecar(const ModelInfo& info, const ExportSidecar& s, bool s
 
 }  // namespace
 
-std::vector<std::string> builtin_model_names() { return {"tiny-moe", "tiny-qwen3-moe"}; }
+std::vector<std::string> builtin_model_names() { return {"tiny-moe", "tiny-qwen3-moe", "tiny-gpt-oss"}; }
 
 torch::jit::Module builtin_module(const std::string& name) {
   if (name != "tiny-moe")
     throw InputError(fmt::format("unknown built-in model 'builtin:{}' (built-in models: builtin:tiny-moe, "
-                                 "builtin:tiny-qwen3-moe; only tiny-moe is a TorchScript module)",
+                                 "builtin:tiny-qwen3-moe, builtin:tiny-gpt-oss; only tiny-moe is a TorchScript module)",
                                  name));
   return detail::build_tiny_moe();
 }

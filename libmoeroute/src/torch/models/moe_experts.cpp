@@ -20,29 +20,29 @@ at::Tensor add_bias(at::Tensor y, const at::Tensor& bias) { return bias.defined(
 
 at::Tensor experts_loop(const ExpertWeights& w, const at::Tensor& x, const at::Tensor& ids, const at::Tensor& weights,
                         const ExpertActivation& act) {
-  const int64_t k = ids.size(1);
+  const int64_t N = x.size(0), H = x.size(1), k = ids.size(1);
   const auto flat = ids.reshape(-1);
   const auto sorted = at::sort(flat, /*stable=*/true, 0, /*descending=*/false);
   const auto order = std::get<1>(sorted);  // pair index, grouped by expert
   const auto experts = std::get<0>(sorted).to(at::kCPU);
   const auto* e = experts.data_ptr<int64_t>();
   const auto tokens = at::div(order, k, "floor");
-  const auto pair_weights = weights.reshape(-1);
-  auto out = at::zeros_like(x);
   const int64_t P = flat.size(0);
+  // Each pair's expert output in pair order, then weighted and summed over k like the other
+  // implementations (and transformers' grouped_mm): in bfloat16, index_add per expert would
+  // round after every one of the k additions instead of once.
+  auto per_pair = at::empty({P, H}, x.options());
   for (int64_t s = 0; s < P;) {
     int64_t t = s;
     while (t < P && e[t] == e[s]) ++t;
     const int64_t ex = e[s];
-    const auto rows = tokens.narrow(0, s, t - s);
-    const auto xs = x.index_select(0, rows);
+    const auto xs = x.index_select(0, tokens.narrow(0, s, t - s));
     const auto h = add_bias(at::linear(xs, w.gate_up[ex]), w.gate_up_bias.defined() ? w.gate_up_bias[ex] : at::Tensor());
-    auto y = add_bias(at::linear(act(h), w.down[ex]), w.down_bias.defined() ? w.down_bias[ex] : at::Tensor());
-    y = y * pair_weights.index_select(0, order.narrow(0, s, t - s)).unsqueeze(1);
-    out.index_add_(0, rows, y.to(out.scalar_type()));
+    const auto y = add_bias(at::linear(act(h), w.down[ex]), w.down_bias.defined() ? w.down_bias[ex] : at::Tensor());
+    per_pair.index_copy_(0, order.narrow(0, s, t - s), y.to(x.scalar_type()));
     s = t;
   }
-  return out;
+  return (per_pair.view({N, k, H}) * weights.unsqueeze(-1)).sum(1);
 }
 
 at::Tensor experts_gather(const ExpertWeights& w, const at::Tensor& x, const at::Tensor& ids,

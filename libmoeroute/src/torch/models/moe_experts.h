@@ -1,7 +1,7 @@
 // Routed experts: y = Σ_k weight_k · down_e(act(gate_up_e(x))) over each token's chosen experts.
 // Three implementations, all exact (they differ only in float summation order):
-//  - loop:    per active expert, gather its tokens, two matmuls, index_add (the CPU default —
-//             transformers' own loop; the host reads the expert ids, free on the CPU);
+//  - loop:    per active expert, gather its tokens, two matmuls, outputs back in pair order (the
+//             CPU default; the host reads the expert ids, free on the CPU);
 //  - gather:  gather each (token, expert) pair's weight matrices and batch-multiply; no host
 //             sync, weight traffic ∝ pairs — the GPU default when pairs ≤ experts (decode);
 //  - grouped: sort pairs by expert into a padded [experts, capacity, hidden] block and

@@ -11,6 +11,7 @@
 #include "moeroute/error.h"
 #include "moeroute/hf_config.h"
 #include "moeroute/hf_tokenizer.h"
+#include "torch/models/gpt_oss.h"
 #include "torch/models/qwen3_moe.h"
 #include "torch/models/weight_source.h"
 
@@ -59,6 +60,7 @@ std::unique_ptr<CausalLM> load_native_checkpoint(const std::filesystem::path& di
       meta.stop_token_ids.push_back(id);
   const CheckpointWeights weights(std::make_shared<const Checkpoint>(dir));
   if (const auto* q = std::get_if<Qwen3MoeConfig>(&config)) return make_qwen3_moe(*q, weights, std::move(meta), options);
+  if (const auto* g = std::get_if<GptOssConfig>(&config)) return make_gpt_oss(*g, weights, std::move(meta), options);
   throw UnsupportedError(fmt::format("{}: model_type '{}' has no native forward in this build yet", meta.what,
                                      base.model_type));
 }

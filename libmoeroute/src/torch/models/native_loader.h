@@ -18,4 +18,8 @@ std::unique_ptr<CausalLM> load_native_checkpoint(const std::filesystem::path& di
 /// code as a checkpoint (docs/builtin-models.md).
 std::unique_ptr<CausalLM> load_tiny_qwen3_moe(const ModelOptions& options);
 
+/// builtin:tiny-gpt-oss — a small gpt-oss with deterministic weights (MXFP4 experts), loaded
+/// through the same code as a checkpoint (docs/builtin-models.md).
+std::unique_ptr<CausalLM> load_tiny_gpt_oss(const ModelOptions& options);
+
 }  // namespace moeroute::detail

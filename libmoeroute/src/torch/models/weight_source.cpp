@@ -30,7 +30,12 @@ at::Tensor WeightSource::load_checked(const std::string& name, const std::vector
                                       const std::string& why, const c10::Device& device,
                                       std::optional<at::ScalarType> float_dtype) const {
   check_shape(name, expected, why);
-  return load(name, device, float_dtype);
+  auto t = load(name, device, float_dtype);
+  // A float weight stored as integers would silently promote in the forward.
+  if (float_dtype && !t.is_floating_point())
+    throw InputError(fmt::format("{}: tensor '{}' has dtype {}, expected a floating type ({})", where(name), name,
+                                 c10::toString(t.scalar_type()), why));
+  return t;
 }
 
 bool CheckpointWeights::stored_float(const std::string& name) const {

@@ -35,7 +35,8 @@ class WeightSource {
   virtual std::string where(const std::string& name) const = 0;
 
   /// Loads `name` after checking its shape; the InputError names the file, tensor, both shapes
-  /// and `why` (the config fields the expected shape comes from).
+  /// and `why` (the config fields the expected shape comes from). With `float_dtype` set, an
+  /// integer tensor is an InputError too.
   at::Tensor load_checked(const std::string& name, const std::vector<int64_t>& expected, const std::string& why,
                           const c10::Device& device, std::optional<at::ScalarType> float_dtype) const;
   /// Throws InputError when `name` is absent or its shape differs from `expected`.

@@ -11,6 +11,14 @@ namespace moeroute::detail {
 class WeightStream {
  public:
   explicit WeightStream(uint64_t seed) : state_(seed) {}
+  /// Uint8 values uniform in [lo, hi] (MXFP4 codes and scales).
+  at::Tensor bytes(at::IntArrayRef shape, int lo, int hi) {
+    auto t = at::empty(shape, at::kByte);
+    uint8_t* p = t.data_ptr<uint8_t>();
+    const auto span = static_cast<uint64_t>(hi - lo + 1);
+    for (int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<uint8_t>(lo + static_cast<int>(next() % span));
+    return t;
+  }
   /// Float32 values uniform in [-bound, bound).
   at::Tensor uniform(at::IntArrayRef shape, double bound) {
     auto t = at::empty(shape, at::kFloat);
