@@ -5,7 +5,6 @@
 
 #include <fmt/format.h>
 
-#include "moeroute/error.h"
 #include "torch/models/native_model.h"
 
 namespace moeroute::detail {

@@ -2,6 +2,7 @@
 // convert_moe_packed_tensors so the values match its dequantised load exactly.
 #include "moeroute/mxfp4.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
