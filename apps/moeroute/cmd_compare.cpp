@@ -37,7 +37,7 @@ void add_compare_command(CLI::App& app) {
       "how much it changed (docs/compare.md)");
   cmd->add_option("input", args->input, "input.json (fields: docs/compare.md)")->required()->check(CLI::ExistingFile);
   cmd->add_option("-o,--out", args->out, "Output directory (files appear only when all succeeded)")->required();
-  override_option<std::string>(cmd, args, "--model", "model_id", "builtin:NAME, a TorchScript export or a model dir");
+  override_option<std::string>(cmd, args, "--model", "model_id", "builtin:NAME, a Hugging Face checkpoint directory (qwen3_moe, gpt_oss) or a TorchScript export");
   override_option<int>(cmd, args, "--max-new-tokens", "max_new_tokens", "Tokens generated");
   override_option<double>(cmd, args, "--temperature", "temperature", "0 = greedy");
   override_option<double>(cmd, args, "--top-p", "top_p", "Nucleus sampling mass");

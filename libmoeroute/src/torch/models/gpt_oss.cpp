@@ -37,8 +37,7 @@ class GptOss final : public NativeModel {
     std::vector<LayerInfo> routers;
     for (int64_t i = 0; i < c_.num_hidden_layers; ++i)
       routers.push_back({fmt::format("model.layers.{}.mlp.router", i), static_cast<int>(i)});
-    finish_info(meta.model_id, std::move(routers), gpt_oss_rule(static_cast<int>(c_.num_experts_per_tok)),
-                std::move(meta.stop_token_ids));
+    finish_info(std::move(meta), std::move(routers), gpt_oss_rule(static_cast<int>(c_.num_experts_per_tok)));
   }
 
  protected:

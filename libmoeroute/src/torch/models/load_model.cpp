@@ -9,6 +9,7 @@
 #include "torch/models/native_loader.h"
 #include "torch/models/tiny_moe.h"
 #include "moeroute/chat_template.h"
+#include "torch/models/own_chat_template.h"
 #include "moeroute/error.h"
 #include "moeroute/export_sidecar.h"
 #include "moeroute/hf_tokenizer.h"
@@ -80,11 +81,7 @@ void apply_sidecar(const ExportSidecar& s, const c10::Device& device, detail::Sc
     throw InputError(fmt::format("{}: field 'tokenizer.dir': '{}' is not a directory (the tokenizer files moved?)",
                                  file, s.tokenizer->dir.string()));
   meta.chat_template_dir = s.tokenizer->dir.string();
-  try {
-    meta.chat_template = default_chat_template_name(s.tokenizer->dir);
-  } catch (const UnsupportedError&) {
-    meta.chat_template.clear();  // model_chat_template() reports it when the default is asked for
-  }
+  meta.chat_template = detail::own_chat_template(s.tokenizer->dir);
   if (!meta.tokenizer) meta.tokenizer = load_tokenizer(s.tokenizer->dir);
 }
 

@@ -12,6 +12,7 @@
 #include "moeroute/hf_config.h"
 #include "moeroute/hf_tokenizer.h"
 #include "torch/models/gpt_oss.h"
+#include "torch/models/own_chat_template.h"
 #include "torch/models/qwen3_moe.h"
 #include "torch/models/weight_source.h"
 
@@ -54,6 +55,9 @@ std::unique_ptr<CausalLM> load_native_checkpoint(const std::filesystem::path& di
   std::error_code ec;
   if (!meta.tokenizer && std::filesystem::is_regular_file(dir / "tokenizer.json", ec))
     meta.tokenizer = load_tokenizer(dir);
+  // The checkpoint's own chat template (tokenizer_config.json), as compare and record use it.
+  meta.chat_template_dir = dir.string();
+  meta.chat_template = own_chat_template(dir);
   meta.stop_token_ids = base.eos_token_ids;
   for (int64_t id : generation_eos(dir))
     if (std::find(meta.stop_token_ids.begin(), meta.stop_token_ids.end(), id) == meta.stop_token_ids.end())

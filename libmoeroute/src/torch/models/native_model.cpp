@@ -92,16 +92,17 @@ NativeModel::NativeModel(const DecoderConfig& config, NativeSetup setup, std::st
   rotary_ = std::make_unique<Rotary>(config.rope, config.head_dim, config.max_position_embeddings, what_);
 }
 
-void NativeModel::finish_info(std::string model_id, std::vector<LayerInfo> moe_layers, RoutingRule rule,
-                              std::vector<int64_t> stop_token_ids) {
-  info_.model_id = std::move(model_id);
+void NativeModel::finish_info(NativeModelMeta meta, std::vector<LayerInfo> moe_layers, RoutingRule rule) {
+  info_.model_id = std::move(meta.model_id);
+  info_.chat_template = std::move(meta.chat_template);
+  info_.chat_template_dir = std::move(meta.chat_template_dir);
   info_.source = "native";
   info_.moe_layers = std::move(moe_layers);
   info_.num_experts = static_cast<int>(config_base_.num_experts);
   info_.routing = rule;
   info_.routing.validate(info_.num_experts, what_);
   info_.vocab_size = config_base_.vocab_size;
-  info_.stop_token_ids = std::move(stop_token_ids);
+  info_.stop_token_ids = std::move(meta.stop_token_ids);
   info_.padded_batches = true;
   std::vector<std::string> used{devices_.embed.str()};
   for (const auto& d : devices_.layers)

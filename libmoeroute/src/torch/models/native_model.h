@@ -16,6 +16,7 @@
 #include "torch/models/kv_cache.h"
 #include "torch/models/layers.h"
 #include "torch/models/moe_experts.h"
+#include "torch/models/native_model_meta.h"
 
 namespace moeroute::detail {
 
@@ -64,8 +65,7 @@ class NativeModel : public CausalLM {
                          bool want_logits) = 0;
 
   /// Fills info_ fields common to the families (call at the end of the subclass constructor).
-  void finish_info(std::string model_id, std::vector<LayerInfo> moe_layers, RoutingRule rule,
-                   std::vector<int64_t> stop_token_ids);
+  void finish_info(NativeModelMeta meta, std::vector<LayerInfo> moe_layers, RoutingRule rule);
 
   DecoderConfig config_base_;  // a copy: the subclass's config is not built yet when this constructor runs
   NativeSetup setup_;

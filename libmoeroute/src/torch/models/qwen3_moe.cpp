@@ -33,9 +33,8 @@ class Qwen3Moe final : public NativeModel {
     std::vector<LayerInfo> gates;
     for (size_t i = 0; i < layers_.size(); ++i)
       if (layers_[i].moe) gates.push_back({fmt::format("model.layers.{}.mlp.gate", i), static_cast<int>(i)});
-    finish_info(meta.model_id, std::move(gates),
-                qwen_moe_rule(static_cast<int>(c_.num_experts_per_tok), c_.norm_topk_prob),
-                std::move(meta.stop_token_ids));
+    finish_info(std::move(meta), std::move(gates),
+                qwen_moe_rule(static_cast<int>(c_.num_experts_per_tok), c_.norm_topk_prob));
   }
 
  protected:

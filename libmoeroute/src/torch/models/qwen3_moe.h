@@ -10,17 +10,12 @@
 #include "moeroute/generate.h"
 #include "moeroute/hf_config.h"
 #include "moeroute/model.h"
+#include "torch/models/native_model_meta.h"
 #include "torch/models/weight_source.h"
 
 namespace moeroute::detail {
 
 /// What the loader knows beyond config and weights.
-struct NativeModelMeta {
-  std::string model_id;                        ///< written to traces (directory or builtin:NAME)
-  std::string what;                            ///< how errors name the model
-  std::shared_ptr<const Tokenizer> tokenizer;  ///< may be null
-  std::vector<int64_t> stop_token_ids;         ///< default stop tokens
-};
 
 /// Loads the weights (shapes checked against `config`; errors name file, tensor and fields).
 /// Experts may be stored per expert (`mlp.experts.E.{gate,up,down}_proj.weight`, the Hub layout)

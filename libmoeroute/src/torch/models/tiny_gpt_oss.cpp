@@ -88,6 +88,7 @@ std::unique_ptr<CausalLM> load_tiny_gpt_oss(const ModelOptions& options) {
   meta.model_id = kName;
   meta.what = kName;
   meta.tokenizer = options.tokenizer ? options.tokenizer : std::shared_ptr<const Tokenizer>(make_byte_tokenizer(special_tokens()));
+  meta.chat_template = "gpt-oss";  // the byte tokenizer has harmony's markers
   meta.stop_token_ids = {256, 261, 262};  // <|endoftext|>, <|return|>, <|call|> (as gpt-oss' generation_config)
   const TensorMapWeights weights(make_tensors(config), kName);
   return make_gpt_oss(config, weights, std::move(meta), options);

@@ -68,6 +68,7 @@ std::unique_ptr<CausalLM> load_tiny_qwen3_moe(const ModelOptions& options) {
   meta.what = id;
   meta.tokenizer = options.tokenizer ? options.tokenizer : std::shared_ptr<const Tokenizer>(make_byte_tokenizer(tiny_moe_special_tokens()));
   meta.stop_token_ids = config.eos_token_ids;
+  meta.chat_template = "chatml";  // the byte tokenizer has ChatML's markers
   const TensorMapWeights weights(make_weights(config), id);
   return make_qwen3_moe(config, weights, std::move(meta), options);
 }
