@@ -11,10 +11,7 @@ namespace moeroute::detail {
 
 namespace {
 
-struct GptOssLayer {
-  c10::Device device{c10::kCPU};
-  at::Tensor input_norm, post_norm;
-  at::Tensor q, k, v, o, q_bias, k_bias, v_bias, o_bias;
+struct GptOssLayer : DecoderLayerWeights {
   at::Tensor sinks;  // [heads]
   at::Tensor router, router_bias;
   ExpertWeights experts;
@@ -78,8 +75,7 @@ class GptOss final : public NativeModel {
   }
 
   void load(const WeightSource& w) {
-    const int64_t H = c_.hidden_size, V = c_.vocab_size, D = c_.head_dim, E = c_.num_experts;
-    const int64_t Q = c_.num_attention_heads * D, KV = c_.num_key_value_heads * D;
+    const int64_t H = c_.hidden_size, V = c_.vocab_size, E = c_.num_experts;
     auto get = [&](const std::string& name, const std::vector<int64_t>& shape, const std::string& why,
                    const c10::Device& device) { return w.load_checked(name, shape, why, device, setup_.dtype); };
     embed_ = get("model.embed_tokens.weight", {V, H}, "vocab_size × hidden_size", devices_.embed);
@@ -95,18 +91,7 @@ class GptOss final : public NativeModel {
       auto g = [&](const std::string& name, const std::vector<int64_t>& shape, const std::string& why) {
         return get(p + name, shape, why, L.device);
       };
-      L.input_norm = g("input_layernorm.weight", {H}, "hidden_size");
-      L.post_norm = g("post_attention_layernorm.weight", {H}, "hidden_size");
-      L.q = g("self_attn.q_proj.weight", {Q, H}, "num_attention_heads·head_dim × hidden_size");
-      L.k = g("self_attn.k_proj.weight", {KV, H}, "num_key_value_heads·head_dim × hidden_size");
-      L.v = g("self_attn.v_proj.weight", {KV, H}, "num_key_value_heads·head_dim × hidden_size");
-      L.o = g("self_attn.o_proj.weight", {H, Q}, "hidden_size × num_attention_heads·head_dim");
-      if (c_.attention_bias) {
-        L.q_bias = g("self_attn.q_proj.bias", {Q}, "attention_bias");
-        L.k_bias = g("self_attn.k_proj.bias", {KV}, "attention_bias");
-        L.v_bias = g("self_attn.v_proj.bias", {KV}, "attention_bias");
-        L.o_bias = g("self_attn.o_proj.bias", {H}, "attention_bias");
-      }
+      load_decoder_layer_weights(g, c_, L);
       L.sinks = g("self_attn.sinks", {c_.num_attention_heads}, "num_attention_heads");
       L.router = g("mlp.router.weight", {E, H}, "num_local_experts × hidden_size");
       L.router_bias = g("mlp.router.bias", {E}, "num_local_experts");

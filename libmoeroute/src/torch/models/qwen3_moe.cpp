@@ -12,10 +12,8 @@ namespace moeroute::detail {
 
 namespace {
 
-struct Qwen3Layer {
-  c10::Device device{c10::kCPU};
-  at::Tensor input_norm, post_norm;
-  at::Tensor q, k, v, o, q_bias, k_bias, v_bias, o_bias, q_norm, k_norm;
+struct Qwen3Layer : DecoderLayerWeights {
+  at::Tensor q_norm, k_norm;
   bool moe = false;
   int slot = -1;  // recorder slot of a MoE layer
   at::Tensor gate;
@@ -87,7 +85,6 @@ class Qwen3Moe final : public NativeModel {
 
   void load(const WeightSource& w) {
     const int64_t H = c_.hidden_size, V = c_.vocab_size, D = c_.head_dim;
-    const int64_t Q = c_.num_attention_heads * D, KV = c_.num_key_value_heads * D;
     embed_ = get(w, "model.embed_tokens.weight", {V, H}, "vocab_size × hidden_size", devices_.embed);
     final_norm_ = get(w, "model.norm.weight", {H}, "hidden_size", devices_.head);
     if (c_.tie_word_embeddings) {
@@ -103,18 +100,7 @@ class Qwen3Moe final : public NativeModel {
       auto g = [&](const std::string& name, const std::vector<int64_t>& shape, const std::string& why) {
         return get(w, p + name, shape, why, L.device);
       };
-      L.input_norm = g("input_layernorm.weight", {H}, "hidden_size");
-      L.post_norm = g("post_attention_layernorm.weight", {H}, "hidden_size");
-      L.q = g("self_attn.q_proj.weight", {Q, H}, "num_attention_heads·head_dim × hidden_size");
-      L.k = g("self_attn.k_proj.weight", {KV, H}, "num_key_value_heads·head_dim × hidden_size");
-      L.v = g("self_attn.v_proj.weight", {KV, H}, "num_key_value_heads·head_dim × hidden_size");
-      L.o = g("self_attn.o_proj.weight", {H, Q}, "hidden_size × num_attention_heads·head_dim");
-      if (c_.attention_bias) {
-        L.q_bias = g("self_attn.q_proj.bias", {Q}, "attention_bias");
-        L.k_bias = g("self_attn.k_proj.bias", {KV}, "attention_bias");
-        L.v_bias = g("self_attn.v_proj.bias", {KV}, "attention_bias");
-        L.o_bias = g("self_attn.o_proj.bias", {H}, "attention_bias");
-      }
+      load_decoder_layer_weights(g, c_, L);
       L.q_norm = g("self_attn.q_norm.weight", {D}, "head_dim");
       L.k_norm = g("self_attn.k_norm.weight", {D}, "head_dim");
       L.moe = c_.is_moe_layer(i);
