@@ -8,3 +8,9 @@ function(moeroute_set_warnings target)
     endif()
   endif()
 endfunction()
+
+# LibTorch's own headers trip -Wconversion/-Wshadow/-Wpedantic: targets that include them relax
+# those three (after moeroute_set_warnings) and keep the rest.
+function(moeroute_relax_warnings_for_torch target)
+  target_compile_options(${target} PRIVATE -Wno-conversion -Wno-shadow -Wno-pedantic)
+endfunction()
