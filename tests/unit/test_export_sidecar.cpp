@@ -92,8 +92,8 @@ TEST_CASE("bad sidecars name the file and the field", "[sidecar][errors]") {
   };
   const std::vector<Case> cases = {
       {"format", [](auto& j) { j["format"] = "something-else"; }, "field 'format'"},
-      {"missing top_k", [](auto& j) { j.erase("top_k"); }, "field 'top_k': missing"},
-      {"top_k > E", [](auto& j) { j["top_k"] = 17; }, "field 'top_k': expected an integer in [1, 16], found 17"},
+      {"missing top_k", [](auto& j) { j.erase("top_k"); }, "required field 'top_k' is missing"},
+      {"top_k > E", [](auto& j) { j["top_k"] = 17; }, "field 'top_k': expected an integer in [1, 16], got 17"},
       {"top_k type", [](auto& j) { j["top_k"] = "4"; }, "field 'top_k': expected an integer"},
       {"norm type", [](auto& j) { j["norm_topk_prob"] = 1; }, "field 'norm_topk_prob': expected true or false"},
       {"layers/paths", [](auto& j) { j["gate_paths"].erase(1); }, "field 'gate_paths': expected one path per"},
@@ -112,7 +112,7 @@ TEST_CASE("bad sidecars name the file and the field", "[sidecar][errors]") {
       {"device", [](auto& j) { j["device"] = "mps"; }, "field 'device': expected cpu or cuda"},
       {"tokenizer files", [](auto& j) { j["tokenizer"]["files"] = {"vocab.json"}; },
        "field 'tokenizer.files': expected a list naming tokenizer.json"},
-      {"tokenizer dir", [](auto& j) { j["tokenizer"].erase("dir"); }, "field 'tokenizer.dir': missing"},
+      {"tokenizer dir", [](auto& j) { j["tokenizer"].erase("dir"); }, "required field 'tokenizer.dir' is missing"},
       {"not an object", [](auto& j) { j = nlohmann::json::array(); }, "expected a JSON object"},
   };
   for (const auto& c : cases) {
@@ -130,6 +130,6 @@ TEST_CASE("bad sidecars name the file and the field", "[sidecar][errors]") {
   j["format_version"] = 2;
   CHECK_THROWS_AS(parse_edited(j), UnsupportedError);
   CHECK_THROWS_WITH(parse_edited(j), Catch::Contains("field 'format_version': version 2 is not supported"));
-  CHECK_THROWS_WITH(parse_export_sidecar("{\"format\": ", "x.pt.json"), Catch::StartsWith("x.pt.json: invalid JSON"));
-  CHECK_THROWS_AS(load_export_sidecar(kDir / "missing.pt.json"), IoError);
+  CHECK_THROWS_WITH(parse_export_sidecar("{\"format\": ", "x.pt.json"), Catch::StartsWith("x.pt.json:1:12: invalid JSON"));
+  CHECK_THROWS_WITH(load_export_sidecar(kDir / "missing.pt.json"), Catch::EndsWith("missing.pt.json: no such file"));
 }

@@ -1,6 +1,7 @@
 // Safetensors reading/writing and the trace format (docs/trace-format.md), including damaged files.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <fstream>
@@ -123,6 +124,64 @@ TEST_CASE("a trace without optional fields round-trips", "[trace_io]") {
   CHECK(r.fields() == std::vector<std::string>{"topk_ids"});
 }
 
+TEST_CASE("multi-sequence traces with explicit meaning round-trip as version 2", "[trace_io]") {
+  test::TempDir dir;
+  RouterTrace t = test::random_trace(2, 6, 2, 5, 0, 11);
+  t.sequence_ids = {7, 7, 7, 9, 9};
+  t.positions = {0, 1, 2, 0, 1};
+  t.segments = {0, 0, 1, 0, 1};
+  t.sequences = {{7, "lambada", 2.5, 3}, {9, "wikitext", std::nan(""), 2}};
+  t.logits_kind = LogitsKind::Scores;
+  t.id_space = ExpertIdSpace::Physical;
+  t.num_logical_experts = 4;
+  t.physical_to_logical = {0, 1, 2, 3, 0, 1, 3, 2, 1, 0, 0, 1};
+  save_trace(t, dir / "t.safetensors");
+  SafetensorsFile f(dir / "t.safetensors");
+  CHECK(f.metadata().at("moeroute.format_version") == "2");
+  CHECK(f.info("segments").dtype == Dtype::U8);
+  const RouterTrace r = load_trace(dir / "t.safetensors");
+  CHECK(r.sequence_ids == t.sequence_ids);
+  CHECK(r.positions == t.positions);
+  CHECK(r.segments == t.segments);
+  CHECK(r.physical_to_logical == t.physical_to_logical);
+  CHECK(r.num_logical_experts == 4);
+  CHECK(r.logits_kind == LogitsKind::Scores);
+  CHECK(r.id_space == ExpertIdSpace::Physical);
+  REQUIRE(r.sequences.size() == 2);
+  CHECK(r.sequences[0].label == "lambada");
+  CHECK(r.sequences[0].loss == 2.5);
+  CHECK(std::isnan(r.sequences[1].loss));
+  CHECK(r.sequence_of(3) == 9);
+  CHECK(r.position_of(4) == 1);
+  CHECK(r.is_prompt(3));
+  CHECK_FALSE(r.is_prompt(4));
+}
+
+TEST_CASE("a single-sequence trace is still written as version 1", "[trace_io]") {
+  test::TempDir dir;
+  save_trace(test::random_trace(1, 4, 1, 3, 1, 5), dir / "t.safetensors");
+  CHECK(SafetensorsFile(dir / "t.safetensors").metadata().at("moeroute.format_version") == "1");
+}
+
+TEST_CASE("inconsistent per-row arrays are refused", "[trace_io]") {
+  RouterTrace t = test::random_trace(1, 4, 1, 3, 0, 5);
+  t.sequence_ids = {0, 0, 1};
+  t.sequences = {{0, "", std::nan(""), 2}};
+  CHECK_THROWS_WITH(t.validate("t"), Catch::Contains("row 2 belongs to sequence 1"));
+  t.sequences.clear();
+  t.prompt_length = 1;
+  CHECK_THROWS_WITH(t.validate("t"), Catch::Contains("prompt_length must be 0"));
+  t.prompt_length = 0;
+  t.segments = {0, 2, 1};
+  CHECK_THROWS_WITH(t.validate("t"), Catch::Contains("segments[1] = 2"));
+  t.segments.clear();
+  t.physical_to_logical = {0, 1, 2, 3};
+  CHECK_THROWS_WITH(t.validate("t"), Catch::Contains("only meaningful for physical"));
+  t.id_space = ExpertIdSpace::Physical;
+  t.num_logical_experts = 2;
+  CHECK_THROWS_WITH(t.validate("t"), Catch::Contains("physical_to_logical[layer 0, slot 2] = 2"));
+}
+
 TEST_CASE("damaged files are rejected with a message naming the problem", "[trace_io]") {
   test::TempDir dir;
   const auto good = dir / "good.safetensors";
@@ -148,7 +207,7 @@ TEST_CASE("damaged files are rejected with a message naming the problem", "[trac
     std::string s = bytes;
     s[8] = '[';
     s[9] = '[';
-    expect_error(s, "not valid JSON");
+    expect_error(s, "invalid JSON");
   }
   SECTION("offsets that do not match the shape") {
     expect_error(raw_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}})", "abcd"), "needs 8");

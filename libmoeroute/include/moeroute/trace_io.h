@@ -18,8 +18,10 @@ struct TraceSaveOptions {
   LogitsDtype logits_dtype = LogitsDtype::F32;  ///< F16/BF16 halve the file; F32 is exact
 };
 
-/// Current trace format version, stored in the file's metadata as "moeroute.format_version".
-inline constexpr int kTraceFormatVersion = 1;
+/// Newest trace format version, stored in the file's metadata as "moeroute.format_version". A file
+/// is written as version 1 when it uses only version 1's fields (one sequence, raw logits, logical
+/// ids), else as version 2 (docs/trace-format.md).
+inline constexpr int kTraceFormatVersion = 2;
 
 /// Validates and writes `trace` atomically as safetensors. Throws InputError/IoError.
 void save_trace(const RouterTrace& trace, const std::filesystem::path& path, const TraceSaveOptions& options = {});

@@ -11,13 +11,33 @@
 
 namespace moeroute {
 
+std::string to_string(LogitsKind k) {
+  switch (k) {
+    case LogitsKind::Scores: return "scores";
+    case LogitsKind::Probabilities: return "probabilities";
+    default: return "raw";
+  }
+}
+
+LogitsKind parse_logits_kind(const std::string& text, const std::string& what) {
+  for (LogitsKind k : {LogitsKind::Raw, LogitsKind::Scores, LogitsKind::Probabilities})
+    if (text == to_string(k)) return k;
+  throw InputError(fmt::format("{}: '{}' is not one of: raw, scores, probabilities", what, text));
+}
+
+std::string to_string(ExpertIdSpace s) { return s == ExpertIdSpace::Physical ? "physical" : "logical"; }
+
 std::vector<std::string> RouterTrace::fields() const {
   std::vector<std::string> out;
+  if (has_sequences()) out.emplace_back("sequence_ids");
+  if (!positions.empty()) out.emplace_back("positions");
+  if (!segments.empty()) out.emplace_back("segments");
   if (has_token_ids()) out.emplace_back("token_ids");
   if (has_token_text()) out.emplace_back("token_text");
   out.emplace_back("topk_ids");
   if (has_gate_weights()) out.emplace_back("gate_weights");
   if (has_router_logits()) out.emplace_back("router_logits");
+  if (!physical_to_logical.empty()) out.emplace_back("physical_to_logical");
   return out;
 }
 
@@ -34,6 +54,53 @@ void check_size(const std::string& what, const char* field, size_t have, size_t 
     throw InputError(fmt::format("{}: field '{}' has {} values, expected {}", what, field, have, want));
 }
 }  // namespace
+
+void RouterTrace::validate_rows(const std::string& what) const {
+  const auto T = static_cast<size_t>(num_positions);
+  if (!positions.empty()) check_size(what, "positions", positions.size(), T);
+  if (!segments.empty()) check_size(what, "segments", segments.size(), T);
+  for (size_t i = 0; i < segments.size(); ++i)
+    if (segments[i] != kSegmentPrompt && segments[i] != kSegmentGenerated)
+      throw InputError(fmt::format("{}: segments[{}] = {} is not 0 (prompt) or 1 (generated)", what, i, segments[i]));
+  for (size_t i = 0; i < positions.size(); ++i)
+    if (positions[i] < 0) throw InputError(fmt::format("{}: positions[{}] = {} is negative", what, i, positions[i]));
+  if (!has_sequences()) {
+    if (!sequences.empty()) throw InputError(fmt::format("{}: sequences are described but rows carry no sequence_ids", what));
+    return;
+  }
+  check_size(what, "sequence_ids", sequence_ids.size(), T);
+  if (prompt_length != 0)
+    throw InputError(fmt::format("{}: prompt_length must be 0 when rows carry sequence_ids (segments say which rows "
+                                 "are prompt)",
+                                 what));
+  if (sequences.empty()) return;
+  std::set<int64_t> described;
+  for (const auto& s : sequences)
+    if (!described.insert(s.id).second) throw InputError(fmt::format("{}: sequence {} is described twice", what, s.id));
+  for (size_t i = 0; i < T; ++i)
+    if (!described.count(sequence_ids[i]))
+      throw InputError(fmt::format("{}: row {} belongs to sequence {}, which 'sequences' does not describe", what, i,
+                                   sequence_ids[i]));
+}
+
+void RouterTrace::validate_id_space(const std::string& what) const {
+  if (id_space == ExpertIdSpace::Logical) {
+    if (!physical_to_logical.empty() || num_logical_experts != 0)
+      throw InputError(fmt::format("{}: physical_to_logical is only meaningful for physical expert ids", what));
+    return;
+  }
+  if (physical_to_logical.empty()) return;  // physical ids without the map: analyses use them as they are
+  if (num_logical_experts <= 0 || num_logical_experts > num_experts)
+    throw InputError(fmt::format("{}: num_logical_experts must be in [1, {}] (physical slots), got {}", what,
+                                 num_experts, num_logical_experts));
+  check_size(what, "physical_to_logical", physical_to_logical.size(),
+             static_cast<size_t>(num_layers()) * static_cast<size_t>(num_experts));
+  for (size_t i = 0; i < physical_to_logical.size(); ++i)
+    if (physical_to_logical[i] < 0 || physical_to_logical[i] >= num_logical_experts)
+      throw InputError(fmt::format("{}: physical_to_logical[layer {}, slot {}] = {} is not a logical expert in [0, {})",
+                                   what, i / static_cast<size_t>(num_experts), i % static_cast<size_t>(num_experts),
+                                   physical_to_logical[i], num_logical_experts));
+}
 
 void RouterTrace::validate(const std::string& what) const {
   if (layers.empty()) throw InputError(fmt::format("{}: trace has no layers", what));
@@ -56,6 +123,9 @@ void RouterTrace::validate(const std::string& what) const {
     check_size(what, "router_logits", router_logits.size(), lt * static_cast<size_t>(num_experts));
   if (has_token_ids()) check_size(what, "token_ids", token_ids.size(), static_cast<size_t>(num_positions));
   if (has_token_text()) check_size(what, "token_text", token_text.size(), static_cast<size_t>(num_positions));
+
+  validate_rows(what);
+  validate_id_space(what);
 
   for (size_t i = 0; i < topk_ids.size(); ++i) {
     if (topk_ids[i] < 0 || topk_ids[i] >= num_experts) {
@@ -84,6 +154,7 @@ void RouterTrace::sort_layers() {
   permute(topk_ids);
   permute(gate_weights);
   permute(router_logits);
+  permute(physical_to_logical);
   std::vector<LayerInfo> sorted;
   sorted.reserve(layers.size());
   for (size_t i : order) sorted.push_back(layers[i]);

@@ -1,14 +1,12 @@
 // Reading and validating the exporter's FILE.pt.json (docs/export.md, "FILE.json").
 #include "moeroute/export_sidecar.h"
 
-#include <fstream>
-#include <iterator>
-
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "moeroute/error.h"
-#include "tokenizer/json_field.h"
+#include "io/json_input.h"
+#include "io/text_file.h"
 
 namespace moeroute {
 
@@ -20,18 +18,14 @@ namespace {
 constexpr const char* kFormat = "moeroute-torchscript-export";
 constexpr int64_t kFormatVersion = 1;
 
-int bounded_int(const JsonField& f, int64_t lo, int64_t hi) {
-  const int64_t v = f.integer();
-  if (v < lo || v > hi) f.fail(fmt::format("expected an integer in [{}, {}], found {}", lo, hi, v));
-  return static_cast<int>(v);
-}
+int bounded_int(const JsonField& f, int64_t lo, int64_t hi) { return static_cast<int>(f.integer(lo, hi)); }
 
 // eos_token_id: null, an id or a list of ids, each < vocab_size.
 std::vector<int64_t> token_ids(const JsonField& f, int64_t vocab) {
   std::vector<int64_t> out;
   if (f.is_null()) return out;
-  if (f.value.is_array()) {
-    for (size_t i = 0; i < f.array_size(); ++i) out.push_back(bounded_int(f.at(i), 0, vocab - 1));
+  if (f.is_array()) {
+    for (const JsonField& e : f.elements()) out.push_back(bounded_int(e, 0, vocab - 1));
   } else {
     out.push_back(bounded_int(f, 0, vocab - 1));
   }
@@ -52,7 +46,7 @@ std::optional<ExportTokenizer> read_tokenizer(const JsonField& root, const fs::p
   out.dir = resolve(file, dir.string());
   const JsonField files = t.at("files");
   bool has_json = false;
-  for (size_t i = 0; i < files.array_size(); ++i) {
+  for (size_t i = 0; i < files.size(); ++i) {
     out.files.push_back(files.at(i).string());
     has_json |= out.files.back() == "tokenizer.json";
   }
@@ -70,15 +64,8 @@ fs::path export_sidecar_path(const fs::path& export_file) {
 }
 
 ExportSidecar parse_export_sidecar(const std::string& text, const fs::path& file) {
-  const std::string name = file.string();
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(fmt::format("{}: invalid JSON (byte {}): {}", name, e.byte, e.what()));
-  }
-  const JsonField root{json, name, ""};
-  if (!json.is_object()) root.fail("expected a JSON object (an export sidecar, docs/export.md)");
+  const JsonField root = detail::parse_json(text, file.string());
+  root.expect_object("an export sidecar, docs/export.md");
   const JsonField format = root.at("format");
   if (format.string() != kFormat) format.fail(fmt::format("expected \"{}\", found \"{}\"", kFormat, format.string()));
   const JsonField version = root.at("format_version");
@@ -122,11 +109,11 @@ ExportSidecar parse_export_sidecar(const std::string& text, const fs::path& file
 
   const JsonField layers = root.at("moe_layers");
   const JsonField paths = root.at("gate_paths");
-  if (layers.array_size() == 0) layers.fail("expected at least one MoE layer");
-  if (paths.array_size() != layers.array_size())
-    paths.fail(fmt::format("expected one path per moe_layers entry ({}), found {}", layers.array_size(),
-                           paths.array_size()));
-  for (size_t i = 0; i < layers.array_size(); ++i) {
+  if (layers.size() == 0) layers.fail("expected at least one MoE layer");
+  if (paths.size() != layers.size())
+    paths.fail(fmt::format("expected one path per moe_layers entry ({}), found {}", layers.size(),
+                           paths.size()));
+  for (size_t i = 0; i < layers.size(); ++i) {
     LayerInfo l;
     l.index = bounded_int(layers.at(i), 0, s.num_layers - 1);
     l.name = paths.at(i).string();
@@ -144,11 +131,7 @@ ExportSidecar parse_export_sidecar(const std::string& text, const fs::path& file
 }
 
 ExportSidecar load_export_sidecar(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw IoError(fmt::format("{}: cannot open for reading", file.string()));
-  std::string text((std::istreambuf_iterator<char>(in)), {});
-  if (in.bad()) throw IoError(fmt::format("{}: read error", file.string()));
-  return parse_export_sidecar(text, file);
+  return parse_export_sidecar(detail::read_text_file(file), file);
 }
 
 }  // namespace moeroute

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "io/json_input.h"
 #include "moeroute/error.h"
 
 namespace moeroute {
@@ -87,57 +88,41 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : path_(path
                                    file, header_len, size_ - 8));
     data_start_ = 8 + static_cast<size_t>(header_len);
 
-    nlohmann::json header;
-    try {
-      header = nlohmann::json::parse(map_ + 8, map_ + data_start_);
-    } catch (const nlohmann::json::parse_error& e) {
-      throw InputError(fmt::format("{}: header is not valid JSON: {}", file, e.what()));
-    }
-    if (!header.is_object()) throw InputError(fmt::format("{}: header is not a JSON object", file));
+    const detail::JsonField header =
+        detail::parse_json(std::string(map_ + 8, map_ + data_start_), fmt::format("{} (safetensors header)", file));
+    header.expect_object();
 
-    for (auto it = header.begin(); it != header.end(); ++it) {
-      const std::string& name = it.key();
-      const auto& v = it.value();
+    for (const std::string& name : header.keys()) {
+      const detail::JsonField v = header.at(name);
       if (name == "__metadata__") {
-        if (!v.is_object()) throw InputError(fmt::format("{}: __metadata__ must be an object", file));
-        for (auto m2 = v.begin(); m2 != v.end(); ++m2) {
-          if (!m2.value().is_string())
-            throw InputError(fmt::format("{}: __metadata__['{}'] must be a string", file, m2.key()));
-          metadata_[m2.key()] = m2.value().get<std::string>();
-        }
+        for (const std::string& key : v.keys()) metadata_[key] = v.at(key).string();
         continue;
       }
-      auto bad = [&](const std::string& why) {
-        return InputError(fmt::format("{}: tensor '{}': {}", file, name, why));
-      };
-      if (!v.is_object()) throw bad("entry is not an object");
-      if (!v.contains("dtype") || !v["dtype"].is_string()) throw bad("missing string field 'dtype'");
-      if (!v.contains("shape") || !v["shape"].is_array()) throw bad("missing array field 'shape'");
-      if (!v.contains("data_offsets") || !v["data_offsets"].is_array() || v["data_offsets"].size() != 2)
-        throw bad("missing field 'data_offsets' = [begin, end]");
+      v.expect_object("a tensor entry");
+      const std::string dt = v.at("dtype").string();
+      const detail::JsonField shape = v.at("shape");
+      const detail::JsonField offsets = v.at("data_offsets");
+      if (offsets.size() != 2) offsets.fail("expected [begin, end]");
+      auto bad = [&](const std::string& why) { return InputError(fmt::format("{}: tensor '{}': {}", file, name, why)); };
       TensorInfo t;
       t.name = name;
-      const std::string dt = v["dtype"].get<std::string>();
       const auto* de = std::find_if(std::begin(kDtypes), std::end(kDtypes),
                                     [&](const DtypeEntry& e) { return dt == e.name; });
       if (de == std::end(kDtypes)) throw bad(fmt::format("unsupported dtype '{}'", dt));
       t.dtype = de->dtype;
       uint64_t numel = 1;
-      for (const auto& s : v["shape"]) {
-        if (!s.is_number_unsigned()) throw bad("shape entries must be non-negative integers");
-        const uint64_t d = s.get<uint64_t>();
+      for (const detail::JsonField& e : shape.elements()) {
+        const uint64_t d = e.unsigned_integer();
         if (d != 0 && numel > (uint64_t{1} << 62) / d) throw bad("shape overflows");
         numel *= d;
         t.shape.push_back(static_cast<int64_t>(d));
       }
-      for (const auto& o : v["data_offsets"])
-        if (!o.is_number_unsigned()) throw bad("data_offsets must be non-negative integers");
-      t.begin = v["data_offsets"][0].get<uint64_t>();
-      t.end = v["data_offsets"][1].get<uint64_t>();
+      t.begin = offsets.at(0).unsigned_integer();
+      t.end = offsets.at(1).unsigned_integer();
       if (t.end < t.begin) throw bad(fmt::format("data_offsets [{}, {}] end before begin", t.begin, t.end));
       if (t.end - t.begin != numel * de->size)
         throw bad(fmt::format("data_offsets span {} bytes but shape {} of {} needs {}", t.end - t.begin,
-                              v["shape"].dump(), dt, numel * de->size));
+                              shape.json().dump(), dt, numel * de->size));
       if (t.end > size_ - data_start_)
         throw bad(fmt::format("data ends at byte {} but the data section has only {} (truncated file?)", t.end,
                               size_ - data_start_));

@@ -1,11 +1,14 @@
 #include "moeroute/trace_io.h"
 
+#include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "moeroute/atomic_file.h"
+#include "io/json_input.h"
 #include "moeroute/error.h"
 #include "moeroute/safetensors.h"
 
@@ -43,9 +46,30 @@ std::string trace_header_json(const RouterTrace& t) {
   for (const auto& l : t.layers) j["layers"].push_back({{"name", l.name}, {"index", l.index}});
   j["fields"] = t.fields();
   if (t.has_token_text()) j["token_text"] = t.token_text;
+  if (t.logits_kind != LogitsKind::Raw) j["logits_kind"] = to_string(t.logits_kind);
+  if (t.id_space != ExpertIdSpace::Logical) {
+    j["id_space"] = to_string(t.id_space);
+    if (t.num_logical_experts > 0) j["num_logical_experts"] = t.num_logical_experts;
+  }
+  if (!t.sequences.empty()) {
+    auto& seqs = j["sequences"] = nlohmann::ordered_json::array();
+    for (const auto& q : t.sequences)
+      seqs.push_back({{"id", q.id},
+                      {"label", q.label},
+                      {"loss", std::isnan(q.loss) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(q.loss)},
+                      {"num_tokens", q.num_tokens}});
+  }
   j["extra"] = t.meta.extra;
   // Token text may be a partial UTF-8 sequence (one byte-level token of a character): U+FFFD.
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+// Version 1 readers know one sequence of raw logits in logical ids; anything else is version 2, so
+// they refuse such a file instead of misreading it.
+int format_version_for(const RouterTrace& t) {
+  const bool v2 = t.has_sequences() || !t.positions.empty() || !t.segments.empty() || !t.sequences.empty() ||
+                  t.logits_kind != LogitsKind::Raw || t.id_space != ExpertIdSpace::Logical;
+  return v2 ? 2 : 1;
 }
 
 }  // namespace
@@ -63,8 +87,11 @@ void save_trace(const RouterTrace& trace, const std::filesystem::path& path, con
 
   SafetensorsWriter w;
   w.set_metadata({{kFormatKey, kFormatName},
-                  {kVersionKey, std::to_string(kTraceFormatVersion)},
+                  {kVersionKey, std::to_string(format_version_for(trace))},
                   {kTraceKey, trace_header_json(trace)}});
+  if (trace.has_sequences()) w.add("sequence_ids", Dtype::I64, {T}, as_bytes(trace.sequence_ids));
+  if (!trace.positions.empty()) w.add("positions", Dtype::I64, {T}, as_bytes(trace.positions));
+  if (!trace.segments.empty()) w.add("segments", Dtype::U8, {T}, as_bytes(trace.segments));
   if (trace.has_token_ids()) w.add("token_ids", Dtype::I64, {T}, as_bytes(trace.token_ids));
   w.add("topk_ids", Dtype::I32, {L, T, K}, as_bytes(trace.topk_ids));
   if (trace.has_gate_weights()) w.add("gate_weights", Dtype::F32, {L, T, K}, as_bytes(trace.gate_weights));
@@ -79,6 +106,8 @@ void save_trace(const RouterTrace& trace, const std::filesystem::path& path, con
       w.add("router_logits", bf ? Dtype::BF16 : Dtype::F16, {L, T, E}, as_bytes(half));
     }
   }
+  if (!trace.physical_to_logical.empty())
+    w.add("physical_to_logical", Dtype::I32, {L, E}, as_bytes(trace.physical_to_logical));
   write_file_atomic(path, w.serialize());
 }
 
@@ -106,20 +135,36 @@ RouterTrace load_trace(const std::filesystem::path& path) {
                                        file, version, kTraceFormatVersion));
 
   RouterTrace t;
-  try {
-    const auto j = nlohmann::json::parse(meta_field(kTraceKey));
-    t.meta.model_id = j.at("model_id").get<std::string>();
-    t.meta.source = j.at("source").get<std::string>();
-    t.meta.routing_rule = j.at("routing_rule").get<std::string>();
-    t.num_experts = j.at("num_experts").get<int>();
-    t.top_k = j.at("top_k").get<int>();
-    t.num_positions = j.at("num_positions").get<int64_t>();
-    t.prompt_length = j.at("prompt_length").get<int64_t>();
-    for (const auto& l : j.at("layers")) t.layers.push_back({l.at("name").get<std::string>(), l.at("index").get<int>()});
-    if (j.contains("token_text")) t.token_text = j["token_text"].get<std::vector<std::string>>();
-    if (j.contains("extra")) t.meta.extra = j["extra"].get<std::map<std::string, std::string>>();
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(fmt::format("{}: __metadata__['{}'] is invalid: {}", file, kTraceKey, e.what()));
+  {
+    const auto j = detail::parse_json(meta_field(kTraceKey), fmt::format("{}: __metadata__['{}']", file, kTraceKey));
+    j.expect_object();
+    t.meta.model_id = j.at("model_id").string();
+    t.meta.source = j.at("source").string();
+    t.meta.routing_rule = j.at("routing_rule").string();
+    t.num_experts = static_cast<int>(j.at("num_experts").integer(1, INT32_MAX));
+    t.top_k = static_cast<int>(j.at("top_k").integer(1, INT32_MAX));
+    t.num_positions = j.at("num_positions").integer(0, INT64_MAX);
+    t.prompt_length = j.at("prompt_length").integer(0, INT64_MAX);
+    for (const auto& l : j.at("layers").elements())
+      t.layers.push_back({l.at("name").string(), static_cast<int>(l.at("index").integer(INT32_MIN, INT32_MAX))});
+    if (j.has("token_text")) t.token_text = j.at("token_text").strings();
+    if (j.has("logits_kind")) {
+      const auto k = j.at("logits_kind");
+      t.logits_kind = parse_logits_kind(k.one_of({"raw", "scores", "probabilities"}));
+    }
+    if (j.has("id_space")) {
+      t.id_space = j.at("id_space").one_of({"logical", "physical"}) == "physical" ? ExpertIdSpace::Physical
+                                                                               : ExpertIdSpace::Logical;
+      t.num_logical_experts = static_cast<int>(j.integer_or("num_logical_experts", 0));
+    }
+    if (j.has("sequences"))
+      for (const auto& q : j.at("sequences").elements())
+        t.sequences.push_back({q.at("id").integer(), q.string_or("label", ""),
+                               q.has("loss") ? q.at("loss").number() : std::nan(""), q.integer_or("num_tokens", 0)});
+    if (j.has("extra")) {
+      const auto extra = j.at("extra");
+      for (const std::string& key : extra.keys()) t.meta.extra[key] = extra.at(key).string();
+    }
   }
   if (t.layers.empty() || t.top_k <= 0 || t.num_experts <= 0 || t.num_positions < 0)
     throw InputError(fmt::format("{}: trace metadata has layers={}, top_k={}, num_experts={}, num_positions={}", file,
@@ -140,9 +185,18 @@ RouterTrace load_trace(const std::filesystem::path& path) {
 
   expect("topk_ids", {Dtype::I32}, {L, T, K});
   t.topk_ids = copy_out<int32_t>(st.bytes("topk_ids"));
-  if (st.contains("token_ids")) {
-    expect("token_ids", {Dtype::I64}, {T});
-    t.token_ids = copy_out<int64_t>(st.bytes("token_ids"));
+  auto per_row = [&](const char* name, Dtype dtype, auto& out) {
+    if (!st.contains(name)) return;
+    expect(name, {dtype}, {T});
+    out = copy_out<typename std::decay_t<decltype(out)>::value_type>(st.bytes(name));
+  };
+  per_row("sequence_ids", Dtype::I64, t.sequence_ids);
+  per_row("positions", Dtype::I64, t.positions);
+  per_row("segments", Dtype::U8, t.segments);
+  per_row("token_ids", Dtype::I64, t.token_ids);
+  if (st.contains("physical_to_logical")) {
+    expect("physical_to_logical", {Dtype::I32}, {L, E});
+    t.physical_to_logical = copy_out<int32_t>(st.bytes("physical_to_logical"));
   }
   if (st.contains("gate_weights")) {
     expect("gate_weights", {Dtype::F32}, {L, T, K});

@@ -1,13 +1,12 @@
 #include "moeroute/checkpoint.h"
 
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "io/json_input.h"
 #include "moeroute/error.h"
 
 namespace moeroute {
@@ -16,14 +15,6 @@ namespace {
 
 constexpr const char* kSingle = "model.safetensors";
 constexpr const char* kIndex = "model.safetensors.index.json";
-
-std::string read_text(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(fmt::format("{}: cannot open", path.string()));
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Shard names are plain file names inside the checkpoint directory.
 void check_shard_name(const std::string& shard, const std::string& tensor, const std::string& index) {
@@ -64,23 +55,16 @@ Checkpoint::Checkpoint(const std::filesystem::path& dir) : dir_(dir) {
                                  "pytorch_model.bin)",
                                  dir.string(), kSingle, kIndex));
   const std::string what = index_path.string();
-  nlohmann::json index;
-  try {
-    index = nlohmann::json::parse(read_text(index_path));
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(fmt::format("{}: not valid JSON: {}", what, e.what()));
-  }
-  if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object())
-    throw InputError(fmt::format("{}: field 'weight_map' (object: tensor name → shard file) is missing", what));
-  const auto& weight_map = index["weight_map"];
-  if (weight_map.empty()) throw InputError(fmt::format("{}: 'weight_map' lists no tensors", what));
+  const auto index_field = detail::read_json_file(index_path);
+  const auto weight_map_field = index_field.expect_object("a safetensors index").at("weight_map");
+  if (!weight_map_field.is_object()) weight_map_field.fail("expected an object: tensor name → shard file");
+  const auto& weight_map = weight_map_field.json();
+  if (weight_map.empty()) weight_map_field.fail("lists no tensors");
 
   // Open every shard once, in order of first mention; report a missing one with a tensor it holds.
   std::map<std::string, size_t> shard_index;
   for (auto it = weight_map.begin(); it != weight_map.end(); ++it) {
-    if (!it.value().is_string())
-      throw InputError(fmt::format("{}: weight_map['{}'] must be a file name (string)", what, it.key()));
-    const std::string shard = it.value().get<std::string>();
+    const std::string shard = weight_map_field.at(it.key()).string();
     if (shard_index.count(shard)) continue;
     check_shard_name(shard, it.key(), what);
     if (!std::filesystem::is_regular_file(dir / shard, ec))

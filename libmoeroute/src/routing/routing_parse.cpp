@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "io/json_input.h"
 #include "moeroute/error.h"
 #include "moeroute/routing.h"
 
@@ -157,29 +158,16 @@ RoutingRule parse_routing_rule(const std::string& input) {
 }
 
 RoutingRule routing_rule_from_hf_config(const std::string& config_json, const std::string& what) {
-  nlohmann::json c;
-  try {
-    c = nlohmann::json::parse(config_json);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(fmt::format("{}: not valid JSON: {}", what, e.what()));
-  }
-  if (!c.is_object() || !c.contains("model_type") || !c["model_type"].is_string())
-    throw InputError(fmt::format("{}: field 'model_type' (string) is missing", what));
-  const std::string type = c["model_type"].get<std::string>();
+  const auto c = detail::parse_json(config_json, what);
+  c.expect_object("a Hugging Face config.json");
+  const std::string type = c.at("model_type").string();
   auto get_int = [&](const char* key, int fallback) {
-    if (!c.contains(key)) return fallback;
-    if (!c[key].is_number_integer())
-      throw InputError(fmt::format("{}: field '{}' must be an integer", what, key));
-    return c[key].get<int>();
+    return c.has(key) ? static_cast<int>(c.at(key).integer(INT32_MIN, INT32_MAX)) : fallback;
   };
-  auto get_bool = [&](const char* key, bool fallback) {
-    if (!c.contains(key)) return fallback;
-    if (!c[key].is_boolean()) throw InputError(fmt::format("{}: field '{}' must be true or false", what, key));
-    return c[key].get<bool>();
-  };
+  auto get_bool = [&](const char* key, bool fallback) { return c.bool_or(key, fallback); };
   auto need_k = [&](int fallback) {
     const int k = get_int("num_experts_per_tok", get_int("experts_per_token", fallback));
-    if (k < 1) throw InputError(fmt::format("{}: field 'num_experts_per_tok' is missing or < 1", what));
+    if (k < 1) c.member("num_experts_per_tok").fail("is missing or < 1");
     return k;
   };
   // Defaults are those of the transformers configuration classes.
@@ -188,13 +176,8 @@ RoutingRule routing_rule_from_hf_config(const std::string& config_json, const st
   if (type == "mixtral") return mixtral_rule(need_k(2));
   if (type == "gpt_oss") return gpt_oss_rule(need_k(4));
   if (type == "deepseek_v2") {
-    const std::string method = c.value("topk_method", std::string("greedy"));
-    double scale = 1.0;
-    if (c.contains("routed_scaling_factor")) {
-      if (!c["routed_scaling_factor"].is_number())
-        throw InputError(fmt::format("{}: field 'routed_scaling_factor' must be a number", what));
-      scale = c["routed_scaling_factor"].get<double>();
-    }
+    const std::string method = c.string_or("topk_method", "greedy");
+    const double scale = c.number_or("routed_scaling_factor", 1.0);
     return deepseek_v2_rule(need_k(0), to_method(what, method), get_int("n_group", 1), get_int("topk_group", 1), scale,
                             get_bool("norm_topk_prob", false));
   }

@@ -48,8 +48,8 @@ std::unique_ptr<BpeModel> BpeModel::from_json(const JsonField& spec, bool byte_l
   }
   if (spec.has("dropout")) {
     const JsonField dropout = spec.at("dropout");
-    if (!dropout.value.is_number()) dropout.fail("expected a number or null");
-    if (dropout.value.get<double>() != 0.0) dropout.unsupported("BPE dropout (random merges) is not supported");
+    if (!dropout.json().is_number()) dropout.fail("expected a number or null");
+    if (dropout.json().get<double>() != 0.0) dropout.unsupported("BPE dropout (random merges) is not supported");
   }
   m->byte_level_ = byte_level;
   m->continuing_subword_prefix_ = spec.string_or("continuing_subword_prefix", "");
@@ -60,13 +60,13 @@ std::unique_ptr<BpeModel> BpeModel::from_json(const JsonField& spec, bool byte_l
 
   // Vocabulary.
   const JsonField vocab = spec.at("vocab");
-  if (!vocab.value.is_object()) vocab.fail("expected an object of token → id");
-  m->vocab_.reserve(vocab.value.size());
+  if (!vocab.json().is_object()) vocab.fail("expected an object of token → id");
+  m->vocab_.reserve(vocab.json().size());
   std::int64_t max_id = -1;
-  for (const auto& [token, id_json] : vocab.value.items()) {
+  for (const auto& [token, id_json] : vocab.json().items()) {
     if (!id_json.is_number_integer() || id_json.get<std::int64_t>() < 0 ||
         id_json.get<std::int64_t>() > INT32_MAX - 1)
-      JsonField{id_json, spec.file, fmt::format("{}[\"{}\"]", vocab.path, token)}.fail("expected a non-negative id");
+      vocab.at(token).fail("expected a non-negative id");
     const auto id = static_cast<std::int32_t>(id_json.get<std::int64_t>());
     m->vocab_.emplace(token, id);
     max_id = std::max<std::int64_t>(max_id, id);
@@ -76,7 +76,7 @@ std::unique_ptr<BpeModel> BpeModel::from_json(const JsonField& spec, bool byte_l
 
   // Merges: rank = position in the list; a later duplicate replaces an earlier one.
   const JsonField merges = spec.at("merges");
-  const std::size_t count = merges.array_size();
+  const std::size_t count = merges.size();
   std::size_t slots = 16;
   while (slots < count * 2) slots *= 2;
   m->merges_.assign(slots, MergeEntry{kEmpty, 0, 0});
@@ -85,7 +85,7 @@ std::unique_ptr<BpeModel> BpeModel::from_json(const JsonField& spec, bool byte_l
   std::uint32_t rank = 0;
   for (std::size_t i = 0; i < count; ++i) {
     // Fields are only built for error messages: this loop runs 100 000s of times.
-    const nlohmann::json& entry = merges.value[i];
+    const nlohmann::json& entry = merges.json()[i];
     if (entry.is_string() && entry.get_ref<const std::string&>().rfind("#version", 0) == 0) continue;
     auto [left, right] = merge_pair(entry, merges, i);
     const auto lookup = [&](const std::string& token) {

@@ -14,7 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "tokenizer/json_field.h"
+#include "io/json_input.h"
 
 namespace moeroute::detail {
 

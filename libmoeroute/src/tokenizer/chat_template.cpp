@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <cctype>
 #include <ctime>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "io/json_input.h"
+#include "io/text_file.h"
 #include "moeroute/error.h"
 
 namespace moeroute {
@@ -31,17 +31,6 @@ std::string today() {
   return buffer;
 }
 
-std::string read_text(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    std::error_code ec;
-    if (!fs::exists(file, ec)) throw InputError(fmt::format("{}: no such file", file.string()));
-    throw IoError(fmt::format("{}: cannot open for reading", file.string()));
-  }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 // Qwen's ChatML: <|im_start|>role\ncontent<|im_end|>\n per message, then the assistant header.
 std::string render_chatml(const ChatPrompt& p) {
@@ -155,7 +144,7 @@ ChatTemplate ChatTemplate::from_text(std::string_view text, const std::string& s
   return t;
 }
 
-ChatTemplate ChatTemplate::from_file(const fs::path& file) { return from_text(read_text(file), file.string()); }
+ChatTemplate ChatTemplate::from_file(const fs::path& file) { return from_text(detail::read_text_file(file), file.string()); }
 
 std::string ChatTemplate::render(const ChatPrompt& prompt, const ChatTemplateOptions& options) const {
   switch (kind_) {
@@ -187,16 +176,10 @@ std::string default_chat_template_name(const fs::path& model_dir) {
   nlohmann::json config;
   const fs::path config_file = model_dir / "tokenizer_config.json";
   std::error_code ec;
-  if (fs::exists(config_file, ec)) {
-    try {
-      config = nlohmann::json::parse(read_text(config_file));
-    } catch (const nlohmann::json::parse_error& e) {
-      throw InputError(fmt::format("{}: invalid JSON: {}", config_file.string(), e.what()));
-    }
-  }
+  if (fs::exists(config_file, ec)) config = detail::read_json_file(config_file).json();
   if (fs::exists(model_dir / "chat_template.jinja", ec)) {
     source = (model_dir / "chat_template.jinja").string();
-    jinja = read_text(model_dir / "chat_template.jinja");
+    jinja = detail::read_text_file(model_dir / "chat_template.jinja");
   } else if (config.is_object() && config.contains("chat_template")) {
     source = config_file.string() + ": field 'chat_template'";
     const auto& ct = config["chat_template"];

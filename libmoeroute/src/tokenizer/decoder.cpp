@@ -91,7 +91,7 @@ void Decoder::add_steps(const JsonField& spec, std::vector<Step>& steps) {
   const std::string type = spec.at("type").string();
   if (type == "Sequence") {
     const JsonField list = spec.at("decoders");
-    for (std::size_t i = 0; i < list.array_size(); ++i) add_steps(list.at(i), steps);
+    for (std::size_t i = 0; i < list.size(); ++i) add_steps(list.at(i), steps);
   } else if (type == "ByteLevel") {
     steps.push_back({Step::Kind::byte_level, {}, 0, 0, nullptr});
   } else if (type == "ByteFallback") {
@@ -106,13 +106,8 @@ void Decoder::add_steps(const JsonField& spec, std::vector<Step>& steps) {
     };
     steps.push_back({Step::Kind::strip, spec.at("content").string(), count("start"), count("stop"), nullptr});
   } else if (type == "Replace") {
-    const JsonField pattern = spec.at("pattern");
-    std::string regex;
-    if (pattern.has("String")) regex = regex_escape(pattern.at("String").string());
-    else if (pattern.has("Regex")) regex = pattern.at("Regex").string();
-    else pattern.fail("expected {\"String\": …} or {\"Regex\": …}");
     steps.push_back({Step::Kind::replace, spec.at("content").string(), 0, 0,
-                     std::make_shared<Regex>(regex, fmt::format("{}: field '{}'", spec.file, pattern.path))});
+                     regex_from_pattern(spec.at("pattern"))});
   } else {
     spec.at("type").unsupported(fmt::format(
         "decoder '{}' is not supported (supported: ByteLevel, ByteFallback, Fuse, Strip, Replace, Sequence)", type));

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "tokenizer/json_field.h"
+#include "io/json_input.h"
 #include "tokenizer/regex.h"
 
 namespace moeroute::detail {

@@ -4,18 +4,15 @@
 #include "moeroute/hf_tokenizer.h"
 
 #include <deque>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "core/text_position.h"
 #include "moeroute/error.h"
 #include "tokenizer/added_tokens.h"
 #include "tokenizer/bpe_model.h"
 #include "tokenizer/decoder.h"
-#include "tokenizer/json_field.h"
+#include "io/json_input.h"
 #include "tokenizer/normalizer.h"
 #include "tokenizer/pre_tokenizer.h"
 #include "tokenizer/utf8.h"
@@ -28,12 +25,9 @@ using detail::JsonField;
 
 class HfTokenizer final : public Tokenizer {
  public:
-  HfTokenizer(const nlohmann::json& root, const std::string& source) : source_(source) {
-    const JsonField top{root, source_, ""};
-    if (!root.is_object()) top.fail("expected a JSON object (a Hugging Face tokenizer.json)");
-    const auto optional = [&](std::string_view key) {
-      return top.has(key) ? top.at(key) : JsonField{null_, source_, std::string(key)};
-    };
+  explicit HfTokenizer(const JsonField& top) : source_(top.source()) {
+    top.expect_object("a Hugging Face tokenizer.json");
+    const auto optional = [&](std::string_view key) { return top.member(key); };
     normalizer_ = detail::Normalizer::from_json(optional("normalizer"));
     pre_tokenizer_ = detail::PreTokenizer::from_json(optional("pre_tokenizer"));
     model_ = detail::BpeModel::from_json(top.at("model"), pre_tokenizer_.byte_level());
@@ -43,7 +37,7 @@ class HfTokenizer final : public Tokenizer {
     std::vector<detail::AddedToken> added;
     const JsonField list = optional("added_tokens");
     if (!list.is_null()) {
-      for (std::size_t i = 0; i < list.array_size(); ++i) {
+      for (std::size_t i = 0; i < list.size(); ++i) {
         const JsonField entry = list.at(i);
         detail::AddedToken t;
         const std::int64_t id = entry.at("id").integer();
@@ -138,7 +132,6 @@ class HfTokenizer final : public Tokenizer {
   }
 
   std::string source_;
-  nlohmann::json null_;
   detail::Normalizer normalizer_;
   detail::PreTokenizer pre_tokenizer_;
   std::unique_ptr<detail::BpeModel> model_;
@@ -147,38 +140,17 @@ class HfTokenizer final : public Tokenizer {
   std::int64_t id_limit_ = 0;
 };
 
-// "line L, column C" of byte `offset` in `text`.
-std::string line_column(std::string_view text, std::size_t offset) {
-  const auto [line, column] = detail::line_and_column(text, offset);
-  return fmt::format("line {}, column {}", line, column);
-}
-
 }  // namespace
 
 std::unique_ptr<Tokenizer> parse_tokenizer_json(std::string_view json_text, const std::string& source) {
-  nlohmann::json root;
-  try {
-    root = nlohmann::json::parse(json_text.begin(), json_text.end());
-  } catch (const nlohmann::json::parse_error& e) {
-    const std::size_t at = e.byte > 0 ? e.byte - 1 : 0;
-    throw InputError(fmt::format("{}: invalid JSON at {}: {}", source, line_column(json_text, at), e.what()));
-  }
-  return std::make_unique<HfTokenizer>(root, source);
+  return std::make_unique<HfTokenizer>(detail::parse_json(std::string(json_text), source));
 }
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& file_or_model_dir) {
   std::filesystem::path file = file_or_model_dir;
   std::error_code ec;
   if (std::filesystem::is_directory(file, ec)) file /= "tokenizer.json";
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    if (!std::filesystem::exists(file, ec)) throw InputError(fmt::format("{}: no such file", file.string()));
-    throw IoError(fmt::format("{}: cannot open for reading", file.string()));
-  }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) throw IoError(fmt::format("{}: read error", file.string()));
-  return parse_tokenizer_json(buffer.str(), file.string());
+  return std::make_unique<HfTokenizer>(detail::read_json_file(file));
 }
 
 }  // namespace moeroute

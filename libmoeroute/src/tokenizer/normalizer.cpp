@@ -16,23 +16,13 @@ void Normalizer::add_steps(const JsonField& spec, std::vector<Step>& steps) {
   const std::string type = spec.at("type").string();
   if (type == "Sequence") {
     const JsonField list = spec.at("normalizers");
-    for (std::size_t i = 0; i < list.array_size(); ++i) add_steps(list.at(i), steps);
+    for (std::size_t i = 0; i < list.size(); ++i) add_steps(list.at(i), steps);
   } else if (type == "NFC") {
     steps.push_back({Step::Kind::nfc, {}, nullptr});
   } else if (type == "Prepend") {
     steps.push_back({Step::Kind::prepend, spec.at("prepend").string(), nullptr});
   } else if (type == "Replace") {
-    const JsonField pattern = spec.at("pattern");
-    std::string regex;
-    if (pattern.has("String")) {
-      regex = regex_escape(pattern.at("String").string());
-    } else if (pattern.has("Regex")) {
-      regex = pattern.at("Regex").string();
-    } else {
-      pattern.fail("expected {\"String\": …} or {\"Regex\": …}");
-    }
-    steps.push_back({Step::Kind::replace, spec.at("content").string(),
-                     std::make_shared<Regex>(regex, fmt::format("{}: field '{}'", spec.file, pattern.path))});
+    steps.push_back({Step::Kind::replace, spec.at("content").string(), regex_from_pattern(spec.at("pattern"))});
   } else {
     spec.at("type").unsupported(
         fmt::format("normalizer '{}' is not supported (supported: NFC, Prepend, Replace, Sequence)", type));

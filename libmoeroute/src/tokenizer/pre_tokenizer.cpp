@@ -23,21 +23,11 @@ void PreTokenizer::add_steps(const JsonField& spec, bool last) {
   const std::string type = spec.at("type").string();
   if (type == "Sequence") {
     const JsonField list = spec.at("pretokenizers");
-    const std::size_t n = list.array_size();
+    const std::size_t n = list.size();
     for (std::size_t i = 0; i < n; ++i) add_steps(list.at(i), last && i + 1 == n);
   } else if (type == "Split") {
-    const JsonField pattern = spec.at("pattern");
-    std::string regex;
-    if (pattern.has("Regex")) {
-      regex = pattern.at("Regex").string();
-    } else if (pattern.has("String")) {
-      regex = regex_escape(pattern.at("String").string());
-    } else {
-      pattern.fail("expected {\"Regex\": …} or {\"String\": …}");
-    }
     Step step{Step::Kind::split, nullptr, Behavior::isolated, spec.bool_or("invert", false)};
-    const std::string source = fmt::format("{}: field '{}'", spec.file, pattern.path);
-    step.regex = std::make_unique<Regex>(regex, source);
+    step.regex = regex_from_pattern(spec.at("pattern"));
     const JsonField behavior = spec.at("behavior");
     const std::string b = behavior.string();
     if (b == "Removed") step.behavior = Behavior::removed;

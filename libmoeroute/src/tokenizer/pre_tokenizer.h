@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "tokenizer/json_field.h"
+#include "io/json_input.h"
 #include "tokenizer/regex.h"
 
 namespace moeroute::detail {

@@ -69,7 +69,8 @@ Regex::Regex(std::string_view pattern, const std::string& source) : impl_(std::m
   impl_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
                               PCRE2_UTF | PCRE2_UCP, &error, &offset, nullptr);
   if (impl_->code == nullptr)
-    throw InputError(fmt::format("{}: regex rejected by PCRE2 at offset {}: {}", source, offset, pcre2_message(error)));
+    throw InputError(fmt::format("{}{}regex rejected by PCRE2 at offset {}: {}", source, source.empty() ? "" : ": ", offset,
+                                 pcre2_message(error)));
   impl_->jit = pcre2_jit_compile(impl_->code, PCRE2_JIT_COMPLETE) == 0;
 }
 
@@ -109,6 +110,18 @@ std::string regex_escape(std::string_view text) {
     out.push_back(c);
   }
   return out;
+}
+
+std::unique_ptr<Regex> regex_from_pattern(const JsonField& pattern) {
+  std::string regex;
+  if (pattern.has("String")) regex = regex_escape(pattern.at("String").string());
+  else if (pattern.has("Regex")) regex = pattern.at("Regex").string();
+  else pattern.fail("expected {\"String\": …} or {\"Regex\": …}");
+  try {
+    return std::make_unique<Regex>(regex, "");
+  } catch (const InputError& e) {
+    pattern.fail(e.what());
+  }
 }
 
 }  // namespace moeroute::detail

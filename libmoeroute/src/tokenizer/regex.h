@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "io/json_input.h"
+
 namespace moeroute::detail {
 
 class Regex {
@@ -35,5 +37,9 @@ class Regex {
 
 /// `text` with every regex metacharacter escaped, for `{"String": …}` split patterns.
 std::string regex_escape(std::string_view text);
+
+/// A tokenizer.json pattern object, `{"String": literal}` or `{"Regex": pattern}`, compiled;
+/// errors (neither key, a pattern PCRE2 rejects) name the field.
+std::unique_ptr<Regex> regex_from_pattern(const JsonField& pattern);
 
 }  // namespace moeroute::detail

@@ -1,13 +1,11 @@
 #include "moeroute/tokenize_report.h"
 
 #include <cctype>
-#include <fstream>
-#include <iostream>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "io/text_file.h"
 #include "moeroute/chat_template.h"
 #include "moeroute/error.h"
 #include "moeroute/hf_tokenizer.h"
@@ -35,28 +33,11 @@ std::string quoted(const std::string& s) {
   return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-// The whole content of `file` ("-" = standard input), bytes as they are.
-std::string read_input(const fs::path& file) {
-  std::ostringstream buffer;
-  if (file == "-") {
-    buffer << std::cin.rdbuf();
-    return buffer.str();
-  }
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    std::error_code ec;
-    if (!fs::exists(file, ec)) throw InputError(fmt::format("{}: no such file", file.string()));
-    throw IoError(fmt::format("{}: cannot open for reading", file.string()));
-  }
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 }  // namespace
 
 std::string tokenize_report(const TokenizeOptions& o) {
   const auto tokenizer = load(o.source);
-  std::string text = o.text_file.empty() ? o.text : read_input(o.text_file);
+  std::string text = o.text_file.empty() ? o.text : detail::read_text_file(o.text_file);
   std::string template_name;
   if (!o.chat_template.empty()) {
     const ChatTemplate t = resolve_chat_template(o.chat_template, config_dir(o.source));
@@ -88,7 +69,7 @@ std::string tokenize_report(const TokenizeOptions& o) {
 
 std::string detokenize_report(const DetokenizeOptions& o) {
   const std::vector<int64_t> ids = o.ids_file.empty() ? parse_token_ids(o.ids, "ids")
-                                                       : parse_token_ids(read_input(o.ids_file), o.ids_file.string());
+                                                       : parse_token_ids(detail::read_text_file(o.ids_file), o.ids_file.string());
   const auto tokenizer = load(o.source);
   const std::string text = tokenizer->decode(ids, o.skip_special);
   if (o.json) {

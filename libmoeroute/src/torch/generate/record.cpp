@@ -1,11 +1,8 @@
 #include "moeroute/record.h"
 
-#include <fstream>
-#include <iostream>
-#include <iterator>
-
 #include <fmt/format.h>
 
+#include "io/text_file.h"
 #include "moeroute/error.h"
 
 namespace moeroute {
@@ -15,12 +12,7 @@ namespace {
 std::string read_prompt(const RecordOptions& o) {
   if (o.prompt_file.empty()) return o.prompt;
   if (!o.prompt.empty()) throw InputError("give either a prompt or a prompt file, not both");
-  if (o.prompt_file == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
-  std::ifstream in(o.prompt_file, std::ios::binary);
-  if (!in) throw InputError(fmt::format("{}: cannot open the prompt file", o.prompt_file));
-  std::string text((std::istreambuf_iterator<char>(in)), {});
-  if (in.bad()) throw IoError(fmt::format("{}: read failed", o.prompt_file));
-  return text;
+  return detail::read_text_file(o.prompt_file);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "torch/models/native_loader.h"
 #include "torch/models/tiny_moe.h"
+#include "io/json_input.h"
 #include "moeroute/chat_template.h"
 #include "torch/models/own_chat_template.h"
 #include "moeroute/error.h"
@@ -42,17 +43,8 @@ std::unique_ptr<CausalLM> load_builtin(const std::string& name, const ModelOptio
 // Fills the rule and stop tokens from a transformers config.json stored in the export.
 void read_hf_config(const std::string& text, const std::string& what, detail::ScriptModelMeta& meta) {
   meta.routing_rule = routing_rule_from_hf_config(text, what).to_string();
-  const auto c = nlohmann::json::parse(text);
-  auto ids = [&](const char* key) {
-    std::vector<int64_t> out;
-    if (!c.contains(key) || c[key].is_null()) return out;
-    const auto& v = c[key];
-    if (v.is_number_integer()) out.push_back(v.get<int64_t>());
-    else if (v.is_array())
-      for (const auto& x : v)
-        if (x.is_number_integer()) out.push_back(x.get<int64_t>());
-    return out;
-  };
+  const auto c = detail::parse_json(text, what);
+  auto ids = [&](const char* key) { return c.member(key).integers(); };
   meta.stop_token_ids = ids("eos_token_id");
   const auto pad = ids("pad_token_id");
   if (!pad.empty()) meta.pad_token_id = pad[0];

@@ -1,12 +1,11 @@
 #include "torch/models/native_loader.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "io/json_input.h"
 #include "moeroute/checkpoint.h"
 #include "moeroute/error.h"
 #include "moeroute/hf_config.h"
@@ -23,24 +22,10 @@ namespace {
 // generation_config.json's eos_token_id (Qwen3 lists <|im_end|> and <|endoftext|> there).
 std::vector<int64_t> generation_eos(const std::filesystem::path& dir) {
   const auto path = dir / "generation_config.json";
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {};
-  std::ostringstream text;
-  text << in.rdbuf();
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(fmt::format("{}: not valid JSON: {}", path.string(), e.what()));
-  }
-  std::vector<int64_t> out;
-  if (!j.is_object() || !j.contains("eos_token_id")) return out;
-  const auto& v = j["eos_token_id"];
-  if (v.is_number_integer()) out.push_back(v.get<int64_t>());
-  else if (v.is_array())
-    for (const auto& x : v)
-      if (x.is_number_integer()) out.push_back(x.get<int64_t>());
-  return out;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return {};
+  const auto config = read_json_file(path).expect_object("a generation_config.json");
+  return config.member("eos_token_id").integers();
 }
 
 }  // namespace
