@@ -16,8 +16,8 @@
 #include <fmt/format.h>
 
 #include "moeroute/error.h"
-#include "moeroute/model.h"
-#include "moeroute/torch_info.h"
+#include "moeroute/model_registry.h"
+#include "moeroute/torch/torch_info.h"
 
 using namespace moeroute;
 
@@ -38,10 +38,9 @@ struct Timing {
 
 // One prefill forward, then `n` greedy decode steps.
 Timing run(CausalLM& model, const Mode& m, const std::vector<std::vector<int64_t>>& prompts, int n) {
-  const auto& info = model.info();
   const auto rows = prompts.size();
-  std::optional<Recorder> rec;
-  if (m.recording) rec.emplace(info.moe_layers, info.num_experts, info.routing, *m.recording, static_cast<int>(rows));
+  std::unique_ptr<RoutingRecorder> rec;
+  if (m.recording) rec = model.make_recorder(*m.recording, static_cast<int>(rows));
   ForwardRequest req;
   req.rows = prompts;
   size_t prompt_tokens = 0;
@@ -50,14 +49,14 @@ Timing run(CausalLM& model, const Mode& m, const std::vector<std::vector<int64_t
     prompt_tokens += p.size();
   }
   const auto t0 = Clock::now();
-  auto logits = model.forward(req, rec ? &*rec : nullptr);
+  auto logits = model.forward(req, rec.get()).logits;
   const auto t1 = Clock::now();
   for (int i = 0; i < n; ++i) {
     for (size_t r = 0; r < rows; ++r) {
       req.rows[r].push_back(std::max_element(logits[r].begin(), logits[r].end()) - logits[r].begin());
       req.record_last[r] = m.rerun ? static_cast<int64_t>(req.rows[r].size()) : 1;
     }
-    logits = model.forward(req, rec ? &*rec : nullptr);
+    logits = model.forward(req, rec.get()).logits;
   }
   if (rec)
     for (size_t r = 0; r < rows; ++r) rec->trace(static_cast<int>(r));
@@ -80,9 +79,9 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--model") model_name = v;
-    else if (k == "--device") mo.device = v;
-    else if (k == "--dtype") mo.dtype = v;
-    else if (k == "--experts") mo.experts = v;
+    else if (k == "--device") mo.device_map = DeviceMap::parse(v);
+    else if (k == "--dtype") mo.dtype = parse_model_dtype(v);
+    else if (k == "--experts") mo.experts = parse_experts_impl(v);
     else if (k == "--batch") batch = std::atoi(v.c_str());
     else if (k == "--prompt-tokens") prompt_tokens = std::atoi(v.c_str());
     else if (k == "--new-tokens") new_tokens = std::atoi(v.c_str());
@@ -119,7 +118,7 @@ int main(int argc, char** argv) {
         decode[k].push_back(t.decode_tps);
       }
     fmt::print("model {} on {} ({}), {} MoE layers × {} experts, top-{}, experts '{}'; {}\n", info.model_id,
-               info.device, info.dtype, info.moe_layers.size(), info.num_experts, info.routing.top_k, mo.experts,
+               info.device, info.dtype, info.moe_layers.size(), info.num_experts, info.routing.top_k, to_string(mo.experts),
                torch_build_info());
     fmt::print("batch {}, prompt {} tokens, {} new tokens per row, median of {} runs\n", batch, prompt_tokens,
                new_tokens, repeats);

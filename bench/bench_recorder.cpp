@@ -15,8 +15,9 @@
 #include <ATen/ATen.h>
 
 #include "moeroute/error.h"
-#include "moeroute/model.h"
-#include "moeroute/torch_info.h"
+#include "moeroute/model_registry.h"
+#include "moeroute/torch/recorder.h"
+#include "moeroute/torch/torch_info.h"
 
 using namespace moeroute;
 
@@ -30,13 +31,12 @@ struct Mode {
 
 // Greedy generation of `n` tokens, one full forward per token (as generate() does).
 double tokens_per_second(const Mode& m, const std::vector<int64_t>& prompt, int n) {
-  const auto& info = m.model->info();
-  std::optional<Recorder> rec;
-  if (m.recording) rec.emplace(info.moe_layers, info.num_experts, info.routing, *m.recording, 1);
-  ForwardRequest req{{prompt}, {static_cast<int64_t>(prompt.size())}, true};
+  std::unique_ptr<RoutingRecorder> rec;
+  if (m.recording) rec = m.model->make_recorder(*m.recording, 1);
+  ForwardRequest req{{prompt}, {static_cast<int64_t>(prompt.size())}, true, {}};
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < n; ++i) {
-    const auto logits = m.model->forward(req, rec ? &*rec : nullptr);
+    const auto logits = m.model->forward(req, rec.get()).logits;
     const auto tok = std::max_element(logits[0].begin(), logits[0].end()) - logits[0].begin();
     req.rows[0].push_back(tok);
     req.record_last[0] = 1;
@@ -75,9 +75,9 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--model") model = v;
-    else if (k == "--device") mo.device = v;
-    else if (k == "--dtype") mo.dtype = v;
-    else if (k == "--routing-rule") mo.routing_rule = v;
+    else if (k == "--device") mo.device_map = DeviceMap::parse(v);
+    else if (k == "--dtype") mo.dtype = parse_model_dtype(v);
+    else if (k == "--routing-rule") mo.routing_rule = parse_routing_rule(v);
     else if (k == "--prompt-tokens") prompt_tokens = std::atoi(v.c_str());
     else if (k == "--new-tokens") new_tokens = std::atoi(v.c_str());
     else if (k == "--repeats") repeats = std::atoi(v.c_str());

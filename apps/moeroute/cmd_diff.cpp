@@ -15,6 +15,7 @@ struct DiffArgs {
   std::string base, var, out;
   std::string dist = "auto", metric = "jsd";
   int top_n = 10;
+  int threads = 0;
   OutputArgs output;
 };
 }  // namespace
@@ -38,11 +39,12 @@ void add_diff_command(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   add_output_options(cmd, args->output);
+  cmd->add_option("--threads", args->threads, "Worker threads (0 = all cores)")->capture_default_str();
   cmd->callback([args] {
     DiffOptions o;
     o.routing.dist = parse_dist_kind(args->dist);
     o.routing.metric = parse_divergence(args->metric);
-    o.routing.threads = args->output.threads;
+    o.routing.threads = args->threads;
     o.routing.base_name = args->base;
     o.routing.var_name = args->var;
     o.top_n = args->top_n;

@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "moeroute/record.h"
+#include "run_options.h"
 
 namespace moeroute::cli {
 
@@ -12,8 +13,7 @@ namespace {
 struct RecordArgs {
   RecordOptions options;
   std::string out;
-  std::string logits_dtype = "f32";
-  bool no_logits = false;
+  std::shared_ptr<RunFlags> flags = std::make_shared<RunFlags>();
 };
 }  // namespace
 
@@ -21,44 +21,19 @@ void add_record_command(CLI::App& app) {
   auto args = std::make_shared<RecordArgs>();
   auto& o = args->options;
   auto* cmd = app.add_subcommand("record", "Run a model on one prompt and record its MoE routing into a trace file");
-  cmd->add_option("-m,--model", o.model,
-                  "builtin:NAME, a Hugging Face checkpoint directory (qwen3_moe, gpt_oss) or a TorchScript export (.pt)")
-      ->capture_default_str();
   auto* prompt = cmd->add_option("-p,--prompt", o.prompt, "Prompt text (the user message of the chat template)");
   auto* input = cmd->add_option("-i,--input", o.prompt_file, "Read the prompt from FILE ('-' = stdin)");
   prompt->excludes(input);
   cmd->add_option("--system", o.system, "System prompt (default: none)");
-  cmd->add_option("--template", o.chat_template,
-                  "Chat template: a built-in name (raw, chatml, qwen3, qwen3-nothink, gpt-oss) or a template file "
-                  "(default: the model's own)");
   cmd->add_option("-o,--out", args->out, "Trace file to write (.safetensors; docs/trace-format.md)")->required();
-  cmd->add_option("--max-new-tokens", o.generation.max_new_tokens, "Tokens to generate at most")->capture_default_str();
-  cmd->add_option("--temperature", o.generation.sampling.temperature, "0 = greedy")->capture_default_str();
-  cmd->add_option("--top-p", o.generation.sampling.top_p, "Nucleus sampling mass")->capture_default_str();
-  cmd->add_option("--seed", o.generation.sampling.seed, "Sampling seed")->capture_default_str();
-  cmd->add_option("--device", o.model_options.device, "cpu, cuda, cuda:N")->capture_default_str();
-  cmd->add_option("--dtype", o.model_options.dtype, "auto, float32 (f32), bfloat16 (bf16), float16 (f16)")
-      ->capture_default_str();
-  cmd->add_option("--device-map", o.model_options.device_map,
-                  "Checkpoint directories: 'auto' places layers over all CUDA devices");
-  cmd->add_option("--experts", o.model_options.experts,
-                  "Checkpoint directories: experts implementation auto, loop, gather, grouped")
-      ->capture_default_str();
-  cmd->add_option("--layers", o.recording.layers, "Numeric layer indices to record (default: all)")->delimiter(',');
-  cmd->add_flag("--no-logits", args->no_logits, "Keep only top-k ids and gate weights, not the router logits");
-  cmd->add_option("--logits-dtype", args->logits_dtype, "Stored logits precision")
-      ->check(CLI::IsMember({"f32", "f16", "bf16"}))
-      ->capture_default_str();
-  cmd->add_option("--top-k", o.recording.top_k, "Experts recorded per token (0 = the model's own k)")
-      ->capture_default_str();
-  cmd->add_option("--routing-rule", o.model_options.routing_rule,
-                  "Routing rule (default: from the export's sidecar or config.json), e.g. 'qwen3_moe(k=8)'");
-  cmd->add_option("--gate-pattern", o.model_options.gate_patterns,
-                  "Router module-path glob, repeatable (default: transformers' names)");
+  add_model_flags(cmd, args->flags);
+  add_generation_flags(cmd, args->flags);
+  add_recording_flags(cmd, args->flags);
+  add_chat_template_flag(cmd, args->flags);
+  cmd->footer("Defaults: --model builtin:tiny-moe, --device-map cpu, --max-new-tokens 64, greedy.");
   cmd->callback([args] {
     auto& opt = args->options;
-    opt.recording.keep_logits = !args->no_logits;
-    opt.recording.logits_dtype = parse_logits_dtype(args->logits_dtype);
+    args->flags->apply(opt.run);
     if (opt.prompt.empty() && opt.prompt_file.empty()) throw CLI::RequiredError("--prompt or --input");
     const auto t = record_to_file(opt, args->out);
     fmt::print("wrote {}: {} layers × {} positions ({} prompt + {} generated, {})\n", args->out, t.num_layers(),

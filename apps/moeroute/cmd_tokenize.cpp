@@ -13,11 +13,12 @@ void add_tokenize_command(CLI::App& app) {
   auto* model = cmd->add_option("--model", o->source.model_dir, "Model directory containing tokenizer.json");
   auto* file = cmd->add_option("--tokenizer", o->source.tokenizer_file, "A tokenizer.json file");
   model->excludes(file);
-  cmd->add_option("--template", o->chat_template,
+  cmd->add_option("--chat-template", o->chat_template,
                   "Wrap the text in a chat template: auto (the model's), raw, chatml, qwen3, qwen3-nothink, "
                   "gpt-oss, or a template file with {system}/{user}");
-  cmd->add_option("--system", o->system, "System prompt (with --template)");
-  auto* text = cmd->add_option("text", o->text, "The text (the user message with --template)");
+  cmd->add_option("--template", o->chat_template, "")->group("");  // the old spelling, for one release
+  cmd->add_option("--system", o->system, "System prompt (with --chat-template)");
+  auto* text = cmd->add_option("text", o->text, "The text (the user message with --chat-template)");
   auto* text_file = cmd->add_option("--file", o->text_file, "Read the text from a file ('-' = stdin)");
   text->excludes(text_file);
   cmd->add_flag("--no-parse-special", [o](std::int64_t) { o->parse_special = false; },

@@ -13,7 +13,6 @@ void add_output_options(CLI::App* cmd, OutputArgs& args) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_flag("--no-plots", args.no_plots, "Write only the data outputs, no plots");
-  cmd->add_option("--threads", args.threads, "Diff worker threads (0 = all cores)")->capture_default_str();
 }
 
 }  // namespace moeroute::cli

@@ -14,10 +14,9 @@ struct OutputArgs {
   std::vector<std::string> formats{"png"};  // plot formats
   double vmax = 0;                          // heatmap colour-scale top; 0 = the metric's range
   bool no_plots = false;
-  int threads = 0;                          // diff worker threads; 0 = all cores
 };
 
-/// Adds --format, --vmax, --no-plots and --threads, stored into `args`.
+/// Adds --format, --vmax and --no-plots, stored into `args`.
 void add_output_options(CLI::App* cmd, OutputArgs& args);
 
 }  // namespace moeroute::cli

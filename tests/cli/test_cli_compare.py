@@ -89,6 +89,42 @@ class CompareProducesEveryOutput(unittest.TestCase):
                                        rtol=1e-6, atol=1e-7)
 
 
+class CompareTakesTheRunOptions(unittest.TestCase):
+    """device_map auto and a dtype on every built-in model (CPU): the same options as `record`."""
+
+    def test_device_map_auto_and_dtype(self):
+        for model in ("builtin:tiny-moe", "builtin:tiny-qwen3-moe", "builtin:tiny-gpt-oss"):
+            with self.subTest(model=model), tempfile.TemporaryDirectory() as tmp:
+                out = Path(tmp) / "out"
+                r = run("compare", write_input(tmp, model_id=model, device_map="auto", dtype="float32",
+                                               max_new_tokens=3), "--out", out, "--no-plots", "--threads", "1")
+                self.assertEqual(r.returncode, 0, r.stderr)
+                meta = json.loads((out / "meta.json").read_text())
+                self.assertEqual(meta["device_map"], "auto")
+                self.assertEqual(meta["dtype"], "float32")
+                self.assertEqual(meta["device"], "cpu")
+                # The flags of `record`, spelled the same, override the file.
+                r = run("compare", write_input(tmp, model_id=model, max_new_tokens=3), "--out", Path(tmp) / "o2",
+                        "--no-plots", "--device-map", "auto", "--dtype", "bf16", "--top-k", "2")
+                self.assertEqual(r.returncode, 0, r.stderr)
+                meta = json.loads((Path(tmp) / "o2" / "meta.json").read_text())
+                self.assertEqual((meta["dtype"], meta["top_k"]), ("bfloat16", 2))
+                trace = Path(tmp) / "t.safetensors"
+                r = run("record", "--model", model, "--device-map", "auto", "--dtype", "bf16", "--prompt", "hi",
+                        "--max-new-tokens", "2", "-o", trace)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                _, tm = load(trace)
+                self.assertEqual(tm["extra"]["dtype"], "bfloat16")
+
+    def test_flag_errors_name_the_flag(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "out"
+            r = run("compare", write_input(tmp), "--out", out, "--seed", "-1")
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn("option --seed: field 'seed': expected an integer in [0, 18446744073709551615]", r.stderr)
+            self.assertFalse(out.exists())
+
+
 class CompareRejectsBadInput(unittest.TestCase):
     def expect_failure(self, input_path, fragment):
         assert_refused(self, MOEROUTE, ["compare", input_path], fragment)

@@ -1,14 +1,14 @@
 // Native gpt-oss against transformers (tools/golden/make_gpt_oss_golden.py): router logits, top-k
 // ids, next-token logits and greedy generations, fp32 on the CPU, for an MXFP4 checkpoint (sharded,
 // gpt-oss-20b's on-disk format) and transformers' own dequantised save (tied embeddings).
-#include "torch_catch.h"
+#include <catch2/catch.hpp>
 
 #include <string>
 #include <vector>
 
 #include "golden_util.h"
 #include "moeroute/generate.h"
-#include "moeroute/model.h"
+#include "moeroute/model_registry.h"
 
 using namespace moeroute;
 using moeroute::test::Golden;
@@ -20,8 +20,8 @@ constexpr double kTol = 1e-4;  // the issue's bound for router logits (fp32, CPU
 std::unique_ptr<CausalLM> load(const std::string& name, const std::string& dtype = "float32",
                                const std::string& experts = "auto") {
   ModelOptions o;
-  o.dtype = dtype;
-  o.experts = experts;
+  o.dtype = parse_model_dtype(dtype);
+  o.experts = parse_experts_impl(experts);
   return load_model(moeroute::test::gpt_oss_golden_dir() + "/" + name, o);
 }
 
@@ -103,8 +103,8 @@ TEST_CASE("gpt-oss golden: next-token logits, cached decode vs full re-run", "[g
         const std::vector<int64_t> row(full.begin(), full.begin() + t);
         // Cached: each call adds one token to the previous row. Re-run: recording every position
         // forces a forward over the whole row.
-        const auto a = cached->forward({{row}, {0}, true}, nullptr)[0];
-        const auto b = rerun->forward({{row}, {t}, true}, nullptr)[0];
+        const auto a = cached->forward({{row}, {0}, true, {}}, nullptr).logits[0];
+        const auto b = rerun->forward({{row}, {t}, true, {}}, nullptr).logits[0];
         CHECK(moeroute::test::logits_diff(a, logits, t - 1) <= kTol);
         CHECK(moeroute::test::logits_diff(b, logits, t - 1) <= kTol);
         CHECK(moeroute::test::logits_diff(a, b, 0) <= 1e-5);

@@ -1,14 +1,14 @@
 // Native gpt-oss on CUDA against transformers' goldens (fp32: the CPU bounds) and the CPU (bf16,
 // fp16). Exits 77 — reported by ctest as skipped — when LibTorch sees no CUDA device.
 #define CATCH_CONFIG_RUNNER
-#include "torch_catch.h"
+#include <catch2/catch.hpp>
 
 #include <cstdio>
 
 #include "golden_util.h"
 #include "moeroute/generate.h"
-#include "moeroute/model.h"
-#include "moeroute/torch_info.h"
+#include "moeroute/model_registry.h"
+#include "moeroute/torch/torch_info.h"
 
 using namespace moeroute;
 using moeroute::test::Golden;
@@ -17,8 +17,8 @@ namespace {
 
 std::unique_ptr<CausalLM> on_cuda(const std::string& model, const std::string& dtype) {
   ModelOptions o;
-  o.device = "cuda";
-  o.dtype = dtype;
+  o.device_map = DeviceMap::parse("cuda");
+  o.dtype = parse_model_dtype(dtype);
   return load_model(model, o);
 }
 

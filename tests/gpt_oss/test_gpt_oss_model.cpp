@@ -1,16 +1,17 @@
 // Native gpt-oss beyond the goldens: builtin:tiny-gpt-oss (KV cache over many steps past the
 // sliding window, padded batches, determinism), the float expert layouts, and bad checkpoints.
-#include "torch_catch.h"
+#include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <set>
 
 #include "golden_util.h"
 #include "moeroute/chat_template.h"
 #include "moeroute/error.h"
 #include "moeroute/generate.h"
-#include "moeroute/model.h"
+#include "moeroute/model_registry.h"
 #include "moeroute/safetensors.h"
 #include "unit/temp_dir.h"
 
@@ -77,8 +78,8 @@ TEST_CASE("builtin:tiny-gpt-oss is deterministic and routes by prompt", "[gpt_os
   auto other = load_model("builtin:tiny-gpt-oss");
   const std::vector<int64_t> a = tiny().tokenizer()->encode("The router picks four experts.");
   const std::vector<int64_t> b = tiny().tokenizer()->encode("Something else entirely, with digits 123.");
-  const auto la = tiny().forward({{a}, {0}, true}, nullptr)[0];
-  CHECK(max_diff(la, other->forward({{a}, {0}, true}, nullptr)[0]) == 0);
+  const auto la = tiny().forward({{a}, {0}, true, {}}, nullptr).logits[0];
+  CHECK(max_diff(la, other->forward({{a}, {0}, true, {}}, nullptr).logits[0]) == 0);
   const auto ga = score(tiny(), a, {});
   const auto gb = score(tiny(), b, {});
   // Different prompts choose different experts somewhere, and choices vary across positions.
@@ -105,8 +106,8 @@ TEST_CASE("tiny-gpt-oss: 40 cached decode steps past the sliding window equal fu
   for (size_t s = 0; s + 1 < gen.generated_ids.size(); s += 7) {
     std::vector<int64_t> r(prompt);
     r.insert(r.end(), gen.generated_ids.begin(), gen.generated_ids.begin() + static_cast<long>(s) + 1);
-    const auto cached = m->forward({{r}, {0}, true}, nullptr)[0];
-    const auto full = fresh->forward({{r}, {static_cast<int64_t>(r.size())}, true}, nullptr)[0];
+    const auto cached = m->forward({{r}, {0}, true, {}}, nullptr).logits[0];
+    const auto full = fresh->forward({{r}, {static_cast<int64_t>(r.size())}, true, {}}, nullptr).logits[0];
     INFO("step " << s);
     CHECK(max_diff(cached, full) <= 1e-5);
   }
@@ -135,7 +136,7 @@ TEST_CASE("tiny-gpt-oss runs in bfloat16; float16 needs CUDA", "[gpt_oss][builti
   const auto prompt = tiny().tokenizer()->encode("Precision check: bfloat16 against float32.");
   const auto ref = score(tiny(), prompt, {}).trace;
   ModelOptions o;
-  o.dtype = "bfloat16";
+  o.dtype = ModelDtype::BFloat16;
   auto m = load_model("builtin:tiny-gpt-oss", o);
   CHECK(m->info().dtype == "bfloat16");
   const auto t = score(*m, prompt, {}).trace;
@@ -143,7 +144,7 @@ TEST_CASE("tiny-gpt-oss runs in bfloat16; float16 needs CUDA", "[gpt_oss][builti
   int64_t same = 0;
   for (size_t i = 0; i < t.topk_ids.size(); i += 4) same += t.topk_ids[i] == ref.topk_ids[i];
   CHECK(same * 10 >= static_cast<int64_t>(t.topk_ids.size() / 4) * 9);
-  o.dtype = "float16";
+  o.dtype = ModelDtype::Float16;
   CHECK_THROWS_AS(load_model("builtin:tiny-gpt-oss", o), UnsupportedError);
 }
 
@@ -159,7 +160,7 @@ TEST_CASE("gpt-oss float experts under the parameter names load like transformer
   });
   const moeroute::test::Golden g("dequant");
   ModelOptions o;
-  o.dtype = "float32";
+  o.dtype = ModelDtype::Float32;
   auto renamed = load_model(dir.path().string(), o);
   auto original = load_model(moeroute::test::gpt_oss_golden_dir() + "/dequant", o);
   const auto a = score(*renamed, g.prompt(0), g.generated(0)).trace;

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <fstream>
 
-#include "moeroute/checkpoint_tensor.h"
+#include "torch/models/checkpoint_tensor.h"
 #include "moeroute/error.h"
 #include "unit/temp_dir.h"
 

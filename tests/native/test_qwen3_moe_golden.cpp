@@ -2,7 +2,7 @@
 // tools/golden/make_native_golden.py): router logits, the experts transformers chose, next-token
 // logits at every decode step (through the KV cache) and greedy generations, in float32 on the
 // CPU; every experts implementation; padded batches; the KV cache against full re-runs.
-#include "torch_catch.h"
+#include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -11,7 +11,7 @@
 
 #include "moeroute/error.h"
 #include "moeroute/generate.h"
-#include "moeroute/model.h"
+#include "moeroute/model_registry.h"
 #include "moeroute/safetensors.h"
 
 using namespace moeroute;
@@ -76,8 +76,8 @@ std::vector<int> golden_moe_layers(const std::string& name) {
 std::unique_ptr<CausalLM> load(const std::string& name, const std::string& experts = "auto",
                                const std::string& dtype = "float32") {
   ModelOptions o;
-  o.dtype = dtype;
-  o.experts = experts;
+  o.dtype = parse_model_dtype(dtype);
+  o.experts = parse_experts_impl(experts);
   return load_model(golden_dir(name), o);
 }
 
@@ -144,11 +144,11 @@ void check_model_against_golden(const std::string& name, const std::string& expe
     CHECK(dg.topk_mismatch == 0);
     CHECK(dg.router <= 1e-4);
     // Next-token logits step by step through the cache (each forward adds one token).
-    ForwardRequest req{{{}}, {0}, true};
+    ForwardRequest req{{{}}, {0}, true, {}};
     for (size_t p = 0; p < c.tokens.size(); ++p) {
       req.rows[0].push_back(c.tokens[p]);
       if (p + 1 < c.prompt.size()) continue;
-      const auto logits = model->forward(req, nullptr)[0];
+      const auto logits = model->forward(req, nullptr).logits[0];
       REQUIRE(static_cast<int64_t>(logits.size()) == c.vocab);
       for (int64_t v = 0; v < c.vocab; ++v)
         worst_logit = std::max(worst_logit, double(std::abs(logits[v] - c.logits[p * c.vocab + v])));
@@ -201,13 +201,13 @@ TEST_CASE("KV-cache decode equals full re-runs", "[native][kv_cache]") {
   auto cached = load("qwen3_moe_variant");
   auto fresh = load("qwen3_moe_variant");
   const auto c = load_cases("qwen3_moe_variant")[1];
-  ForwardRequest step{{{}}, {0}, true};
+  ForwardRequest step{{{}}, {0}, true, {}};
   double worst = 0;
   for (size_t p = 0; p < c.tokens.size(); ++p) {
     step.rows[0].push_back(c.tokens[p]);
-    const auto a = cached->forward(step, nullptr)[0];
+    const auto a = cached->forward(step, nullptr).logits[0];
     // record_last = the whole row makes the model recompute every position.
-    const auto b = fresh->forward({step.rows, {static_cast<int64_t>(step.rows[0].size())}, true}, nullptr)[0];
+    const auto b = fresh->forward({step.rows, {static_cast<int64_t>(step.rows[0].size())}, true, {}}, nullptr).logits[0];
     for (size_t v = 0; v < a.size(); ++v) worst = std::max(worst, double(std::abs(a[v] - b[v])));
   }
   CHECK(worst <= 1e-5);
@@ -215,8 +215,8 @@ TEST_CASE("KV-cache decode equals full re-runs", "[native][kv_cache]") {
   // A row that does not extend the cached one (a different prefix) is recomputed, not reused.
   auto other = step.rows[0];
   other[0] = (other[0] + 1) % c.vocab;
-  const auto x = cached->forward({{other}, {0}, true}, nullptr)[0];
-  const auto y = fresh->forward({{other}, {static_cast<int64_t>(other.size())}, true}, nullptr)[0];
+  const auto x = cached->forward({{other}, {0}, true, {}}, nullptr).logits[0];
+  const auto y = fresh->forward({{other}, {static_cast<int64_t>(other.size())}, true, {}}, nullptr).logits[0];
   double d = 0;
   for (size_t v = 0; v < x.size(); ++v) d = std::max(d, double(std::abs(x[v] - y[v])));
   CHECK(d <= 1e-5);

@@ -1,7 +1,7 @@
 // The exporter's fixtures (tests/data/torchscript: tiny random qwen3_moe and gpt_oss exports)
 // loaded with load_model, configured from their sidecars, and the routing moeroute records
 // compared with eager transformers' own on the same input (NAME.pt.routing.safetensors).
-#include "torch_catch.h"
+#include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -18,7 +18,7 @@
 
 #include "moeroute/error.h"
 #include "moeroute/generate.h"
-#include "moeroute/model.h"
+#include "moeroute/model_registry.h"
 #include "moeroute/safetensors.h"
 
 using namespace moeroute;
@@ -117,7 +117,7 @@ Agreement check_against_transformers(const std::string& name) {
   // position t is the last of the prefix ids[0..t] (causal attention: the same computation).
   for (int64_t t = 0; t < T; ++t) {
     const std::vector<int64_t> prefix(ids.begin(), ids.begin() + t + 1);
-    const auto out = model->forward({{prefix}, {0}, true}, nullptr);
+    const auto out = model->forward({{prefix}, {0}, true, {}}, nullptr).logits;
     REQUIRE(static_cast<int64_t>(out[0].size()) == V);
     for (int64_t v = 0; v < V; ++v)
       a.final_logits = std::max(a.final_logits, double(std::abs(out[0][v] - logits[t * V + v])));
@@ -220,7 +220,7 @@ TEST_CASE("an export whose tokenizer has an unrecognised chat template still loa
 TEST_CASE("options override the sidecar and a sidecar that contradicts the export is refused", "[export][errors]") {
   const std::string qwen = (kDir / "qwen3_moe_tiny.pt").string();
   ModelOptions o;
-  o.routing_rule = "qwen3_moe(k=2,norm_topk_prob=false)";
+  o.routing_rule = parse_routing_rule("qwen3_moe(k=2,norm_topk_prob=false)");
   CHECK(load_model(qwen, o)->info().routing == qwen_moe_rule(2, false));
 
   {  // The sidecar's rule, not a guess from the module names, drives the recording.
@@ -260,6 +260,6 @@ TEST_CASE("options override the sidecar and a sidecar that contradicts the expor
   {
     EditedExport e("gpt_oss_tiny", [](auto& j) { j.erase("top_k"); });
     CHECK_THROWS_AS(load_model(e.pt.string()), InputError);
-    CHECK_THROWS_WITH(load_model(e.pt.string()), Catch::Contains("field 'top_k': missing"));
+    CHECK_THROWS_WITH(load_model(e.pt.string()), Catch::Contains("required field 'top_k' is missing"));
   }
 }

@@ -12,9 +12,9 @@
 
 #include "moeroute/error.h"
 #include "moeroute/generate.h"
-#include "moeroute/model.h"
-#include "moeroute/torch_info.h"
-#include "moeroute/torchscript.h"
+#include "moeroute/model_registry.h"
+#include "moeroute/torch/torch_info.h"
+#include "moeroute/torch/torchscript.h"
 
 using namespace moeroute;
 
@@ -66,14 +66,14 @@ TEST_CASE("hooks leave builtin:tiny-moe's logits bit-identical", "[builtin]") {
   ModelOptions plain;
   plain.install_hooks = false;
   auto unhooked = load_model("builtin:tiny-moe", plain);
-  ForwardRequest req{{encode("The quick brown fox"), encode("jumps")}, {0, 0}, true};
-  Recorder rec(tiny().info().moe_layers, tiny().info().num_experts, tiny().info().routing, {}, 2);
+  ForwardRequest req{{encode("The quick brown fox"), encode("jumps")}, {0, 0}, true, {}};
+  const auto rec = tiny().make_recorder({}, 2);
   req.record_last = {3, 2};
-  const auto hooked_logits = tiny().forward(req, &rec);
+  const auto hooked_logits = tiny().forward(req, rec.get()).logits;
   req.record_last = {0, 0};
-  const auto plain_logits = unhooked->forward(req, nullptr);
+  const auto plain_logits = unhooked->forward(req, nullptr).logits;
   CHECK(hooked_logits == plain_logits);
-  CHECK(rec.trace(0).num_positions == 3);
+  CHECK(rec->trace(0).num_positions == 3);
 }
 
 TEST_CASE("generation traces cover every token; step t is position prompt_length - 1 + t", "[builtin]") {
@@ -95,7 +95,7 @@ TEST_CASE("generation traces cover every token; step t is position prompt_length
   // sequence up to that position must give generated token t as the argmax.
   for (int64_t step : {int64_t{0}, int64_t{5}, int64_t{11}}) {
     std::vector<int64_t> upto(t.token_ids.begin(), t.token_ids.begin() + t.prompt_length + step);
-    const auto logits = tiny().forward({{upto}, {0}, true}, nullptr)[0];
+    const auto logits = tiny().forward({{upto}, {0}, true, {}}, nullptr).logits[0];
     const auto argmax = std::max_element(logits.begin(), logits.end()) - logits.begin();
     CHECK(argmax == gen.generated_ids[static_cast<size_t>(step)]);
   }
@@ -192,7 +192,7 @@ TEST_CASE("exports load from a .pt with config.json", "[builtin][export]") {
 
   CHECK_THROWS_WITH(load_model(bare), Catch::Contains("no routing rule") && Catch::Contains("--routing-rule"));
   ModelOptions rule;
-  rule.routing_rule = "qwen3_moe(k=4)";
+  rule.routing_rule = parse_routing_rule("qwen3_moe(k=4)");
   CHECK(load_model(bare, rule)->info().routing.top_k == 4);
 
   std::ofstream((dir / "junk.pt").string()) << "not a zip";
@@ -202,7 +202,7 @@ TEST_CASE("exports load from a .pt with config.json", "[builtin][export]") {
 
 TEST_CASE("bfloat16 runs record too", "[builtin]") {
   ModelOptions o;
-  o.dtype = "bfloat16";
+  o.dtype = ModelDtype::BFloat16;
   auto m = load_model("builtin:tiny-moe", o);
   CHECK(m->info().dtype == "bfloat16");
   const auto g = generate(*m, {encode("bf16")}, greedy(3))[0];
@@ -213,16 +213,17 @@ TEST_CASE("bfloat16 runs record too", "[builtin]") {
 TEST_CASE("bad model input is refused before any work", "[builtin][errors]") {
   CHECK_THROWS_WITH(load_model("no/such/model.pt"), Catch::Contains("no such file") && Catch::Contains("builtin:tiny-moe"));
   CHECK_THROWS_WITH(load_model("builtin:huge-moe"), Catch::Contains("unknown built-in model"));
+  CHECK_THROWS_AS(DeviceMap::parse("tpu:0"), InputError);
+  CHECK_THROWS_WITH(parse_model_dtype("int8"), Catch::Contains("'int8'"));
   ModelOptions o;
-  o.device = "tpu:0";
-  CHECK_THROWS_AS(load_model("builtin:tiny-moe", o), InputError);
-  o.device = "cpu";
-  o.dtype = "int8";
-  CHECK_THROWS_WITH(load_model("builtin:tiny-moe", o), Catch::Contains("dtype 'int8'"));
+  o.device_map.kind = DeviceMap::Kind::Explicit;
+  o.device_map.entries = {{"model", "cpu"}};
+  CHECK_THROWS_WITH(load_model("builtin:tiny-moe", o), Catch::Contains("explicit device map"));
   if (!cuda_available()) {
-    o.dtype = "auto";
-    o.device = "cuda";
+    o.device_map = DeviceMap::parse("cuda");
     CHECK_THROWS_WITH(load_model("builtin:tiny-moe", o), Catch::Contains("no CUDA device"));
+    o.device_map = DeviceMap::parse("auto");
+    CHECK(load_model("builtin:tiny-moe", o)->info().device == "cpu");
   }
   CHECK_THROWS_WITH(generate(tiny(), {encode("x")}, greedy(0)), Catch::Contains("max_new_tokens must be ≥ 1"));
   RecorderOptions r;

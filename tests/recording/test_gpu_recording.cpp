@@ -1,15 +1,15 @@
 // Recording on CUDA matches recording on CPU (builtin:tiny-moe, float32). Exits 77 — reported
 // by ctest as skipped — when LibTorch sees no CUDA device.
 #define CATCH_CONFIG_RUNNER
-#include "torch_catch.h"
+#include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 
 #include "moeroute/generate.h"
-#include "moeroute/model.h"
-#include "moeroute/torch_info.h"
+#include "moeroute/model_registry.h"
+#include "moeroute/torch/torch_info.h"
 
 using namespace moeroute;
 
@@ -17,8 +17,8 @@ namespace {
 
 std::unique_ptr<CausalLM> tiny_on(const std::string& device) {
   ModelOptions o;
-  o.device = device;
-  o.dtype = "float32";
+  o.device_map = DeviceMap::parse(device);
+  o.dtype = ModelDtype::Float32;
   return load_model("builtin:tiny-moe", o);
 }
 

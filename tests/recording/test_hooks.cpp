@@ -6,8 +6,8 @@
 #include <cstring>
 
 #include "moeroute/error.h"
-#include "moeroute/recorder.h"
-#include "moeroute/torchscript.h"
+#include "moeroute/torch/recorder.h"
+#include "moeroute/torch/torchscript.h"
 #include "test_moe_modules.h"
 
 using namespace moeroute;

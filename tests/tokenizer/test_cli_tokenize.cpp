@@ -48,7 +48,7 @@ TEST_CASE("tokenize prints ids, pieces and texts", "[cli]") {
 }
 
 TEST_CASE("tokenize --json with a chat template", "[cli]") {
-  const Run r = run("tokenize " + tiny() + " --template raw --system 'hi' --json 'hello'");
+  const Run r = run("tokenize " + tiny() + " --chat-template raw --system 'hi' --json 'hello'");
   INFO(r.out);
   REQUIRE(r.status == 0);
   const auto j = nlohmann::json::parse(r.out);

@@ -8,7 +8,6 @@
 
 #include "moeroute/compare_input.h"
 #include "moeroute/diff.h"
-#include "moeroute/trace_io.h"
 
 namespace moeroute {
 
@@ -16,8 +15,6 @@ struct CompareRunOptions {
   bool plots = true;                                ///< render the heatmap and bar chart
   std::vector<std::string> plot_formats = {"png"};  ///< any of "png", "svg"
   double plot_vmax = 0;                             ///< top of the colour scale; 0 = the metric's range
-  int threads = 0;                                  ///< diff worker threads; 0 = all cores
-  LogitsDtype logits_dtype = LogitsDtype::F32;      ///< precision of the logits in the saved traces
 };
 
 struct CompareResult {
@@ -29,11 +26,9 @@ struct CompareResult {
 
 /// Validates `input`, loads the model, checks `topk` against its experts, renders both prompts
 /// with the chat template, runs the pair (teacher-forced or free), and writes every output into
-/// `out` atomically: nothing appears there unless everything succeeded.
+/// `out` atomically: nothing appears there unless everything succeeded. The traces keep logits in
+/// input.run.recording.logits_dtype; the diff uses input.run.model_options.threads threads.
 CompareResult run_compare(const CompareInput& input, const std::filesystem::path& out,
                           const CompareRunOptions& options = {});
-
-/// The device a device_map value means: "auto" = "cuda" when LibTorch sees a GPU, else "cpu".
-std::string device_from_device_map(const std::string& device_map);
 
 }  // namespace moeroute

@@ -1,61 +1,18 @@
-// Generation with routing recording: the CausalLM interface (implemented by TorchScript exports
-// and, later, native models), free generation, teacher-forced scoring and the base/variant pair
-// that `compare` runs. Which trace position a generation step is: docs/recording.md.
+// Generation with routing recording over any CausalLM (moeroute/causal_lm.h): free generation,
+// teacher-forced scoring and the base/variant pair that `compare` runs. Torch-free: the loops are
+// core code and run against the interface. Which trace position a generation step is:
+// docs/recording.md.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "moeroute/recorder.h"
-#include "moeroute/routing.h"
+#include "moeroute/causal_lm.h"
 #include "moeroute/sampling.h"
-#include "moeroute/tokenizer.h"
 #include "moeroute/trace.h"
 
 namespace moeroute {
-
-/// What a loaded model is, as far as recording needs to know.
-struct ModelInfo {
-  std::string model_id;                 ///< "builtin:tiny-moe" or the export's path
-  std::string source;                   ///< producer written to traces: "torchscript"
-  std::vector<LayerInfo> moe_layers;    ///< router layers in hook-slot order (sorted numerically)
-  int num_experts = 0;                  ///< experts per MoE layer
-  RoutingRule routing;                  ///< the routers' rule (top_k = the model's k)
-  int64_t vocab_size = 0;               ///< width of the next-token logits
-  std::vector<int64_t> stop_token_ids;  ///< tokens that end generation by default (EOS, end of turn)
-  bool padded_batches = false;          ///< forward() takes rows of different lengths (left padding + mask)
-  std::string device;                   ///< where it runs: "cpu", "cuda:0"
-  std::string dtype;                    ///< parameter dtype: "float32", "bfloat16", "float16"
-  std::string chat_template = "raw";    ///< the model's default chat template (built-in name or file, chat_template.h);
-                                        ///< "" = it has one no built-in reproduces. Use model_chat_template()
-  std::string chat_template_dir;        ///< the model's tokenizer directory (chat_template.jinja, tokenizer_config.json);
-                                        ///< "" = none, e.g. built-in models
-};
-
-/// One forward pass over several sequences.
-struct ForwardRequest {
-  std::vector<std::vector<int64_t>> rows;  ///< token ids per sequence (≥ 1 token each)
-  std::vector<int64_t> record_last;        ///< per row: trailing positions whose routing is recorded (0 = none)
-  bool want_logits = true;                 ///< return next-token logits (false: routing only)
-};
-
-/// A causal language model whose MoE routing can be recorded. forward() takes whole sequences:
-/// TorchScript exports carry no KV cache, so each generation step costs a full pass over the
-/// sequence so far (docs/recording.md); native models reuse the cached prefix a row shares with
-/// the previous call's row and compute only the rest (docs/native-models.md).
-class CausalLM {
- public:
-  virtual ~CausalLM() = default;
-  virtual const ModelInfo& info() const = 0;
-  /// The model's tokenizer, or nullptr when it has none (callers then pass token ids).
-  virtual const Tokenizer* tokenizer() const = 0;
-  /// Runs `request` (rows of different lengths only when info().padded_batches) and returns, per
-  /// row, the float next-token logits after its last token ([vocab_size]; empty when
-  /// !want_logits). When `recorder` is set (built with rows = request.rows.size()), it receives
-  /// the routing of the last record_last[r] positions of row r.
-  virtual std::vector<std::vector<float>> forward(const ForwardRequest& request, Recorder* recorder) = 0;
-};
 
 struct GenerateOptions {
   int max_new_tokens = 64;              ///< tokens generated at most per sequence (≥ 1)

@@ -4,21 +4,16 @@
 #include <filesystem>
 #include <string>
 
-#include "moeroute/generate.h"
-#include "moeroute/model.h"
-#include "moeroute/trace_io.h"
+#include "moeroute/run_config.h"
+#include "moeroute/trace.h"
 
 namespace moeroute {
 
 struct RecordOptions {
-  std::string model = "builtin:tiny-moe";  ///< what load_model() loads
-  ModelOptions model_options;              ///< device, dtype, gate patterns, routing rule
-  std::string prompt;                      ///< the user message (wrapped by the chat template)
-  std::string prompt_file;                 ///< read the prompt from this file instead ("-" = stdin); "" = use prompt
-  std::string system;                      ///< system prompt; "" = none
-  std::string chat_template;               ///< built-in name or template file; "" = the model's own (model_chat_template)
-  GenerateOptions generation;              ///< max_new_tokens, sampling, stop tokens
-  RecorderOptions recording;               ///< layers, logits kept, top_k
+  RunConfig run;            ///< model, model options, generation, recording, chat template
+  std::string prompt;       ///< the user message (wrapped by the chat template)
+  std::string prompt_file;  ///< read the prompt from this file instead ("-" = stdin); "" = use prompt
+  std::string system;       ///< system prompt; "" = none
 };
 
 /// Validates the options (before loading anything), loads the model, wraps system + prompt in the
@@ -26,7 +21,7 @@ struct RecordOptions {
 /// stop reason, chat template). Throws InputError for bad input.
 RouterTrace record(const RecordOptions& options);
 
-/// record() then save_trace() (logits stored in options.recording.logits_dtype); the file
+/// record() then save_trace() (logits stored in options.run.recording.logits_dtype); the file
 /// appears only when everything succeeded. Returns the trace written.
 RouterTrace record_to_file(const RecordOptions& options, const std::filesystem::path& out);
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -50,10 +51,24 @@ struct RoutingDiff {
   Alignment alignment;
   int num_experts = 0;
   std::vector<double> divergence;   ///< [layers, steps]
-  std::vector<double> layer_mean;   ///< [layers], mean over steps (NaN when steps = 0)
+  std::vector<double> layer_mean;   ///< [layers], summarize_divergence(row).mean (NaN when steps = 0)
   std::vector<double> base_mass;    ///< [layers, experts], Σ over aligned steps of p_base
   std::vector<double> var_mass;     ///< [layers, experts], Σ over aligned steps of p_var
 };
+
+/// Summary of divergence values (docs/metrics.md, "Summaries"). NaN values — a step whose
+/// distribution could not be formed — are left out of the mean and the maximum and counted; with no
+/// finite value both are NaN.
+struct DivergenceSummary {
+  double mean = std::numeric_limits<double>::quiet_NaN();  ///< mean of the finite values
+  double max = std::numeric_limits<double>::quiet_NaN();   ///< largest finite value
+  int64_t count = 0;                                       ///< finite values
+  int64_t nan_count = 0;                                   ///< NaN values left out
+};
+DivergenceSummary summarize_divergence(const double* values, size_t n);
+inline DivergenceSummary summarize_divergence(const std::vector<double>& values) {
+  return summarize_divergence(values.data(), values.size());
+}
 
 /// Checks that the traces are comparable (same layers, experts, top-k) — InputError naming both
 /// files otherwise — and computes every quantity above in one pass over the aligned window.

@@ -155,9 +155,26 @@ RoutingDiff diff_routing(const RouterTrace& base, const RouterTrace& var, const 
         }
       }
     }
-    if (S > 0) r.layer_mean[static_cast<size_t>(l)] = std::accumulate(row, row + S, 0.0) / static_cast<double>(S);
+    r.layer_mean[static_cast<size_t>(l)] = summarize_divergence(row, static_cast<size_t>(S)).mean;
   });
   return r;
+}
+
+DivergenceSummary summarize_divergence(const double* values, size_t n) {
+  DivergenceSummary s;
+  double sum = 0.0;
+  for (size_t i = 0; i < n; ++i) {
+    const double v = values[i];
+    if (std::isnan(v)) {
+      ++s.nan_count;
+      continue;
+    }
+    sum += v;
+    s.max = s.count == 0 ? v : std::max(s.max, v);
+    ++s.count;
+  }
+  if (s.count > 0) s.mean = sum / static_cast<double>(s.count);
+  return s;
 }
 
 std::vector<ExpertShift> top_expert_shifts(const RoutingDiff& diff, int top_n) {

@@ -8,58 +8,33 @@
 #include "io/json_input.h"
 #include "io/text_file.h"
 #include "moeroute/error.h"
+#include "pipeline/run_fields.h"
 
 namespace moeroute {
 
 namespace {
 
-using nlohmann::json;
 using detail::JsonField;
-
-int positive_int(const JsonField& v) { return static_cast<int>(v.integer(1, 1'000'000)); }
-
 using Setter = std::function<void(CompareInput&, const JsonField&)>;
 
+// compare's own fields; the run fields (model, generation, recording) are apply_run_fields'.
 const std::map<std::string, Setter>& setters() {
   static const std::map<std::string, Setter> table = {
-      {"prompt_base", [](auto& in, const JsonField& v) { in.prompt_base = v.string(); }},
-      {"prompt_var", [](auto& in, const JsonField& v) { in.prompt_var = v.string(); }},
-      {"question", [](auto& in, const JsonField& v) { in.question = v.string(); }},
-      {"language", [](auto& in, const JsonField& v) { in.language = v.string(); }},
-      {"max_new_tokens", [](auto& in, const JsonField& v) { in.max_new_tokens = positive_int(v); }},
-      {"temperature",
-       [](auto& in, const JsonField& v) {
-         in.temperature = v.number(0.0, 100.0);
-       }},
-      {"top_p",
-       [](auto& in, const JsonField& v) {
-         in.top_p = v.number();
-         if (!(in.top_p > 0.0 && in.top_p <= 1.0)) v.fail(fmt::format("must be in (0, 1], got {}", in.top_p));
-       }},
-      {"topk", [](auto& in, const JsonField& v) { in.topk = positive_int(v); }},
-      {"model_id", [](auto& in, const JsonField& v) { in.model_id = v.string(); }},
-      {"model_path", [](auto& in, const JsonField& v) { in.model_path = v.string(); }},
-      {"device_map",
-       [](auto& in, const JsonField& v) {
-         in.device_map = v.string();
-         const auto& d = in.device_map;
-         if (d != "auto" && d != "cpu" && d != "cuda" && d.rfind("cuda:", 0) != 0)
-           v.fail(fmt::format("'{}' is not one of: auto, cpu, cuda, cuda:N", d));
-       }},
-      {"topn_per_layer", [](auto& in, const JsonField& v) { in.topn_per_layer = positive_int(v); }},
-      {"align", [](auto& in, const JsonField& v) { in.align = v.one_of({"teacher-forced", "free"}); }},
-      {"dist", [](auto& in, const JsonField& v) { in.dist = v.one_of({"auto", "full", "topk"}); }},
-      {"seed",
-       [](auto& in, const JsonField& v) {
-         in.seed = v.unsigned_integer();
-       }},
-      {"chat_template", [](auto& in, const JsonField& v) { in.chat_template = v.string(); }},
+      {"prompt_base", [](CompareInput& in, const JsonField& v) { in.prompt_base = v.string(); }},
+      {"prompt_var", [](CompareInput& in, const JsonField& v) { in.prompt_var = v.string(); }},
+      {"question", [](CompareInput& in, const JsonField& v) { in.question = v.string(); }},
+      {"language", [](CompareInput& in, const JsonField& v) { in.language = v.string(); }},
+      {"topn_per_layer",
+       [](CompareInput& in, const JsonField& v) { in.topn_per_layer = static_cast<int>(v.integer(1, 1'000'000)); }},
+      {"align",
+       [](CompareInput& in, const JsonField& v) { in.align = parse_pair_alignment(v.one_of({"teacher-forced", "free"})); }},
+      {"dist", [](CompareInput& in, const JsonField& v) { in.dist = parse_dist_kind(v.one_of({"auto", "full", "topk"})); }},
   };
   return table;
 }
 
 void apply(CompareInput& in, const JsonField& obj) {
-  for (const std::string& key : obj.keys()) {
+  for (const std::string& key : detail::apply_run_fields(in.run, obj)) {
     const auto s = setters().find(key);
     if (s == setters().end()) {
       in.warnings.push_back(fmt::format("{}: unknown field '{}' ignored", obj.at(key).location(), key));
@@ -71,13 +46,21 @@ void apply(CompareInput& in, const JsonField& obj) {
 
 }  // namespace
 
+RunConfig CompareInput::default_run() {
+  RunConfig run;
+  run.model.clear();  // input.json must name one
+  run.generation.max_new_tokens = 128;
+  run.recording.keep_logits = true;
+  return run;
+}
+
 CompareInput parse_compare_input(const std::string& text, const std::string& source) {
   const JsonField obj = detail::parse_json(text, source);
   obj.expect_object("input.json of moeroute compare");
   CompareInput in;
   apply(in, obj);
   for (const char* f : {"prompt_base", "prompt_var", "question"}) obj.at(f);
-  if (in.model_id.empty() && in.model_path.empty())
+  if (in.run.model.empty())
     throw InputError(fmt::format("{}: name the model with 'model_id' or 'model_path' (e.g. \"builtin:tiny-moe\")", source));
   return in;
 }

@@ -68,10 +68,8 @@ nlohmann::ordered_json meta_json(const RoutingDiff& d, const RouterTrace& base, 
   j["num_experts"] = d.num_experts;
   j["top_k"] = base.top_k;
   j["topn_per_layer"] = o.top_n;
-  double total = 0.0;
-  for (double v : d.divergence) total += v;
-  j["mean_divergence"] = d.divergence.empty() ? nlohmann::ordered_json(nullptr)
-                                              : nlohmann::ordered_json(total / static_cast<double>(d.divergence.size()));
+  const DivergenceSummary summary = summarize_divergence(d.divergence);
+  j["mean_divergence"] = summary.count == 0 ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(summary.mean);
   j["model_id_base"] = base.meta.model_id;
   j["model_id_var"] = var.meta.model_id;
   j["routing_rule"] = base.meta.routing_rule;

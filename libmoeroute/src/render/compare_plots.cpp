@@ -1,5 +1,6 @@
 // The two product plots of a routing comparison, built from the plot module.
 #include "moeroute/compare_plots.h"
+#include "moeroute/routing_diff.h"
 
 #include <algorithm>
 #include <cmath>
@@ -121,15 +122,8 @@ plot::Figure jsd_layer_mean_figure(const std::vector<double>& jsd, const std::ve
   check_options(o, "jsd_layer_mean");
   plot::BarSpec bars;
   bars.color = plot::colormap_color(plot::Colormap::Viridis, 0.35);  // a mid viridis blue, ties to the heatmap
-  for (std::size_t l = 0; l < layer_names.size(); ++l) {
-    double sum = 0;
-    std::size_t n = 0;
-    for (std::size_t s = 0; s < steps; ++s) {
-      const double v = jsd[l * steps + s];
-      if (!std::isnan(v)) sum += v, ++n;
-    }
-    bars.heights.push_back(n > 0 ? sum / static_cast<double>(n) : std::nan(""));
-  }
+  for (std::size_t l = 0; l < layer_names.size(); ++l)
+    bars.heights.push_back(summarize_divergence(jsd.data() + l * steps, steps).mean);
   auto [axis_label, labels] = layer_axis(layer_names, o);
   const auto layers = static_cast<double>(layer_names.size());
   const double width = o.width > 0 ? o.width : std::clamp(220 + 18 * layers, 640.0, 1600.0);

@@ -1,4 +1,4 @@
-#include "moeroute/torch_info.h"
+#include "moeroute/torch/torch_info.h"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "moeroute/checkpoint_tensor.h"
+#include "torch/models/checkpoint_tensor.h"
 
 #include <cmath>
 #include <cstring>

@@ -38,9 +38,7 @@ class GptOss final : public NativeModel {
   }
 
  protected:
-  at::Tensor run(const at::Tensor& input_ids, ForwardContext& ctx, KvCache& cache, Recorder* recorder,
-                 bool want_logits) override {
-    const int64_t T = input_ids.size(1);
+  at::Tensor run(const at::Tensor& input_ids, ForwardContext& ctx, KvCache& cache, Recorder* recorder) override {
     auto h = at::embedding(embed_, input_ids);
     for (size_t i = 0; i < layers_.size(); ++i) {
       const auto& L = layers_[i];
@@ -48,9 +46,11 @@ class GptOss final : public NativeModel {
       h = h + attention_block(L, static_cast<int>(i), gpt_oss_rms_norm(h, L.input_norm, c_.rms_norm_eps), ctx, cache);
       h = h + moe_block(L, static_cast<int>(i), gpt_oss_rms_norm(h, L.post_norm, c_.rms_norm_eps), recorder);
     }
-    if (!want_logits) return {};
-    const auto last = h.select(1, T - 1).to(devices_.head);  // [B, H]: every row ends in the last column
-    return at::linear(gpt_oss_rms_norm(last, final_norm_, c_.rms_norm_eps), lm_head_);
+    return h;
+  }
+
+  at::Tensor head(const at::Tensor& hidden) const override {
+    return at::linear(gpt_oss_rms_norm(hidden, final_norm_, c_.rms_norm_eps), lm_head_);
   }
 
  private:

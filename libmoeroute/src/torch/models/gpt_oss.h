@@ -7,9 +7,8 @@
 
 #include <memory>
 
-#include "moeroute/generate.h"
+#include "moeroute/causal_lm.h"
 #include "moeroute/hf_config.h"
-#include "moeroute/model.h"
 #include "torch/models/moe_experts.h"
 #include "torch/models/qwen3_moe.h"
 #include "torch/models/weight_source.h"

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "moeroute/error.h"
-#include "moeroute/mxfp4.h"
+#include "torch/models/mxfp4.h"
 #include "torch/models/gpt_oss.h"
 
 namespace moeroute::detail {

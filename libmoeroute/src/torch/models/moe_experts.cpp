@@ -6,14 +6,6 @@
 
 namespace moeroute::detail {
 
-ExpertsImpl parse_experts_impl(const std::string& text) {
-  if (text == "auto") return ExpertsImpl::Auto;
-  if (text == "loop") return ExpertsImpl::Loop;
-  if (text == "gather") return ExpertsImpl::Gather;
-  if (text == "grouped") return ExpertsImpl::Grouped;
-  throw InputError(fmt::format("experts implementation '{}' is not one of auto, loop, gather, grouped", text));
-}
-
 namespace {
 
 at::Tensor add_bias(at::Tensor y, const at::Tensor& bias) { return bias.defined() ? y + bias : y; }

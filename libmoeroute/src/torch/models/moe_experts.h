@@ -14,12 +14,9 @@
 
 #include <torch/torch.h>
 
+#include "moeroute/causal_lm.h"
+
 namespace moeroute::detail {
-
-enum class ExpertsImpl { Auto, Loop, Gather, Grouped };
-
-/// "auto", "loop", "gather", "grouped"; throws InputError otherwise.
-ExpertsImpl parse_experts_impl(const std::string& text);
 
 /// One MoE layer's experts, weights in nn.Linear layout (out × in).
 struct ExpertWeights {

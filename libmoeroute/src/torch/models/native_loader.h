@@ -4,8 +4,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "moeroute/generate.h"
-#include "moeroute/model.h"
+#include "moeroute/causal_lm.h"
 
 namespace moeroute::detail {
 

@@ -9,22 +9,34 @@
 
 #include "moeroute/device_map.h"
 #include "moeroute/error.h"
-#include "torch/device_dtype.h"
+#include "moeroute/torch/torch_info.h"
+#include "torch/torch_options.h"
 
 namespace moeroute::detail {
 
 NativeSetup resolve_native_setup(const ModelOptions& options, const DecoderConfig& config) {
   NativeSetup s;
-  s.device = parse_device(options.device);
-  const auto dtype = parse_dtype(options.dtype);
-  if (dtype) {
+  const DeviceMap& map = options.device_map;
+  switch (map.kind) {
+    case DeviceMap::Kind::Device: s.device = parse_device(map.device); break;
+    case DeviceMap::Kind::Auto:
+      s.device_map_auto = cuda_available();
+      s.device = s.device_map_auto ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
+      break;
+    case DeviceMap::Kind::Explicit:
+      for (const auto& [prefix, name] : map.entries) s.device_map.emplace_back(prefix, parse_device(name));
+      s.device = s.device_map.front().second;
+      break;
+  }
+  if (const auto dtype = torch_dtype(options.dtype)) {
     s.dtype = *dtype;
   } else if (s.device.is_cpu()) {
     s.dtype = at::kFloat;  // LibTorch's CPU kernels are slow or missing for 16-bit floats
   } else {
-    const auto stored = config.torch_dtype.empty() ? std::nullopt : std::optional<std::string>(config.torch_dtype);
+    const auto& stored = config.torch_dtype;
     s.dtype = at::kBFloat16;
-    if (stored && (*stored == "float32" || *stored == "float16" || *stored == "bfloat16")) s.dtype = *parse_dtype(*stored);
+    if (stored == "float32") s.dtype = at::kFloat;
+    if (stored == "float16") s.dtype = at::kHalf;
   }
   // LibTorch 1.13's CPU has no float16 matmul: refuse at load, not at the first forward.
   if (s.device.is_cpu() && s.dtype == at::kHalf) {
@@ -36,19 +48,35 @@ NativeSetup resolve_native_setup(const ModelOptions& options, const DecoderConfi
                              "float32 there (float16 works on CUDA)");
     }
   }
-  s.experts = parse_experts_impl(options.experts);
-  if (options.device_map == "auto") {
-    s.device_map_auto = true;
-  } else if (!options.device_map.empty()) {
-    throw InputError(fmt::format("device_map '{}' is not supported (\"\" or \"auto\")", options.device_map));
-  }
-  if (s.device_map_auto && !s.device.is_cuda())
-    throw InputError("device_map auto places layers over CUDA devices; use it with --device cuda");
+  s.experts = options.experts;
   for (int64_t b : options.gpu_memory)
     if (b <= 0) throw InputError(fmt::format("gpu_memory entries must be positive byte counts, got {}", b));
   s.gpu_memory = options.gpu_memory;
   return s;
 }
+
+namespace {
+
+// The device of part `name` under an explicit map: the longest entry equal to the name or a
+// dotted prefix of it.
+c10::Device mapped_device(const NativeSetup& setup, const std::string& name) {
+  const std::pair<std::string, c10::Device>* best = nullptr;
+  for (const auto& e : setup.device_map) {
+    const bool match = name == e.first || (name.size() > e.first.size() && name.compare(0, e.first.size(), e.first) == 0 &&
+                                           name[e.first.size()] == '.');
+    if (match && (!best || e.first.size() > best->first.size())) best = &e;
+  }
+  if (!best) {
+    std::vector<std::string> prefixes;
+    for (const auto& e : setup.device_map) prefixes.push_back(e.first);
+    throw InputError(fmt::format("device_map: no entry places '{}' (entries: {}); name it or a prefix such as "
+                                 "'model.layers'",
+                                 name, fmt::join(prefixes, ", ")));
+  }
+  return best->second;
+}
+
+}  // namespace
 
 int64_t cuda_free_memory(int index) {
   using MemGetInfo = int (*)(size_t*, size_t*);
@@ -64,6 +92,12 @@ int64_t cuda_free_memory(int index) {
 DevicePlan plan_devices(const NativeSetup& setup, int64_t embed_bytes, const std::vector<int64_t>& layer_bytes,
                         int64_t head_bytes) {
   DevicePlan p;
+  if (!setup.device_map.empty()) {
+    p.embed = mapped_device(setup, "model.embed_tokens");
+    for (size_t i = 0; i < layer_bytes.size(); ++i) p.layers.push_back(mapped_device(setup, fmt::format("model.layers.{}", i)));
+    p.head = mapped_device(setup, "lm_head");
+    return p;
+  }
   if (!setup.device_map_auto) {
     p.embed = p.head = setup.device;
     p.layers.assign(layer_bytes.size(), setup.device);
@@ -102,6 +136,7 @@ void NativeModel::finish_info(NativeModelMeta meta, std::vector<LayerInfo> moe_l
   info_.routing = rule;
   info_.routing.validate(info_.num_experts, what_);
   info_.vocab_size = config_base_.vocab_size;
+  info_.max_positions = config_base_.max_position_embeddings;
   info_.stop_token_ids = std::move(meta.stop_token_ids);
   info_.padded_batches = true;
   std::vector<std::string> used{devices_.embed.str()};
@@ -114,21 +149,50 @@ void NativeModel::finish_info(NativeModelMeta meta, std::vector<LayerInfo> moe_l
                                  tokenizer_->vocab_size(), info_.vocab_size));
 }
 
-std::vector<std::vector<float>> NativeModel::forward(const ForwardRequest& request, Recorder* recorder) {
+std::unique_ptr<RoutingRecorder> NativeModel::make_recorder(const RecorderOptions& options, int rows) const {
+  return make_torch_recorder(info_, options, rows);
+}
+
+std::vector<std::vector<double>> NativeModel::score(const at::Tensor& hidden, const ForwardRequest& request) const {
+  // Rows end in the last column, so row b's scored positions are its last score_last[b] columns
+  // before it; the head runs over column blocks to bound the [B, columns, V] logits.
+  constexpr int64_t kBlock = 256;
+  const auto& rows = request.rows;
+  const int64_t T = hidden.size(1);
+  int64_t n_max = 0;
+  for (int64_t n : request.score_last) n_max = std::max(n_max, n);
+  std::vector<std::vector<double>> out(rows.size());
+  for (int64_t start = T - 1 - n_max; start < T - 1; start += kBlock) {
+    const int64_t width = std::min(kBlock, T - 1 - start);
+    const auto lp = at::log_softmax(head(hidden.narrow(1, start, width).to(devices_.head)).to(at::kDouble), -1);
+    std::vector<int64_t> next(rows.size() * static_cast<size_t>(width), 0);
+    for (size_t b = 0; b < rows.size(); ++b) {
+      const auto len = static_cast<int64_t>(rows[b].size());
+      for (int64_t c = 0; c < width; ++c) {
+        const int64_t pos = len - T + start + c;  // row position of grid column start + c
+        if (pos >= 0 && pos + 1 < len) next[b * static_cast<size_t>(width) + static_cast<size_t>(c)] = rows[b][static_cast<size_t>(pos + 1)];
+      }
+    }
+    const auto idx = at::tensor(next, at::kLong).view({static_cast<int64_t>(rows.size()), width, 1}).to(lp.device());
+    const auto picked = lp.gather(2, idx).squeeze(2).to(at::kCPU).contiguous();
+    const double* v = picked.data_ptr<double>();
+    for (size_t b = 0; b < rows.size(); ++b)
+      for (int64_t c = 0; c < width; ++c)
+        if (start + c >= T - 1 - request.score_last[b]) out[b].push_back(v[b * static_cast<size_t>(width) + static_cast<size_t>(c)]);
+  }
+  return out;
+}
+
+ForwardResult NativeModel::forward(const ForwardRequest& request, RoutingRecorder* routing) {
+  Recorder* recorder = torch_recorder(routing);
+  request.validate(info_.vocab_size, what_);
   const auto& rows = request.rows;
   const auto B = static_cast<int64_t>(rows.size());
-  if (B == 0) throw Error("forward: no rows");
-  if (request.record_last.size() != rows.size()) throw Error("forward: record_last needs one entry per row");
-  for (size_t b = 0; b < rows.size(); ++b) {
-    if (rows[b].empty()) throw Error("forward: empty row");
-    if (request.record_last[b] < 0 || request.record_last[b] > static_cast<int64_t>(rows[b].size()))
-      throw Error("forward: record_last outside the row");
-    for (int64_t id : rows[b])
-      if (id < 0 || id >= info_.vocab_size)
-        throw InputError(fmt::format("{}: token id {} is outside the vocabulary [0, {})", what_, id, info_.vocab_size));
-  }
   c10::InferenceMode guard;
-  const StepPlan plan = cache_->plan(rows, request.record_last);
+  // Recorded positions and the positions before scored next tokens must be in this forward's grid.
+  std::vector<int64_t> recompute = request.record_last;
+  for (size_t b = 0; b < request.score_last.size(); ++b) recompute[b] = std::max(recompute[b], request.score_last[b] + 1);
+  const StepPlan plan = cache_->plan(rows, recompute);
   const int64_t T = plan.columns;
   auto ids = at::zeros({B, T}, at::kLong);
   auto positions = at::zeros({B, T}, at::kLong);
@@ -150,21 +214,23 @@ std::vector<std::vector<float>> NativeModel::forward(const ForwardRequest& reque
     windows.push_back({T - n, n});
   }
   ForwardContext ctx(plan, positions, real, *rotary_, setup_.dtype);
-  at::Tensor logits;
+  ForwardResult result;
+  result.logits.resize(rows.size());
   if (recorder) recorder->begin_forward(B, T, std::move(windows));
   try {
-    logits = run(ids.to(devices_.embed), ctx, *cache_, recorder, request.want_logits);
+    const at::Tensor hidden = run(ids.to(devices_.embed), ctx, *cache_, recorder);
+    if (recorder) recorder->end_forward();
+    if (request.want_logits) {
+      const auto host = head(hidden.select(1, T - 1).to(devices_.head)).to(at::kFloat).to(at::kCPU).contiguous();
+      const int64_t V = host.size(1);
+      for (int64_t b = 0; b < B; ++b)
+        result.logits[static_cast<size_t>(b)].assign(host.data_ptr<float>() + b * V, host.data_ptr<float>() + (b + 1) * V);
+    }
+    if (!request.score_last.empty()) result.next_token_logprobs = score(hidden, request);
   } catch (const c10::Error& e) {
     throw Error(fmt::format("{}: forward failed: {}", what_, e.what_without_backtrace()));
   }
-  if (recorder) recorder->end_forward();
   cache_->commit(rows);
-  std::vector<std::vector<float>> result(rows.size());
-  if (!request.want_logits) return result;
-  const auto host = logits.to(at::kFloat).to(at::kCPU).contiguous();
-  const int64_t V = host.size(1);
-  for (int64_t b = 0; b < B; ++b)
-    result[static_cast<size_t>(b)].assign(host.data_ptr<float>() + b * V, host.data_ptr<float>() + (b + 1) * V);
   return result;
 }
 

@@ -36,9 +36,7 @@ class Qwen3Moe final : public NativeModel {
   }
 
  protected:
-  at::Tensor run(const at::Tensor& input_ids, ForwardContext& ctx, KvCache& cache, Recorder* recorder,
-                 bool want_logits) override {
-    const int64_t T = input_ids.size(1);
+  at::Tensor run(const at::Tensor& input_ids, ForwardContext& ctx, KvCache& cache, Recorder* recorder) override {
     auto h = at::embedding(embed_, input_ids);
     for (size_t i = 0; i < layers_.size(); ++i) {
       const auto& L = layers_[i];
@@ -48,10 +46,11 @@ class Qwen3Moe final : public NativeModel {
       x = rms_norm(h, L.post_norm, c_.rms_norm_eps);
       h = h + (L.moe ? moe_block(L, x, recorder) : dense_block(L, x));
     }
-    if (!want_logits) return {};
-    auto last = h.select(1, T - 1).to(devices_.head);  // [B, H]: every row ends in the last column
-    last = rms_norm(last, final_norm_, c_.rms_norm_eps);
-    return at::linear(last, lm_head_);
+    return h;
+  }
+
+  at::Tensor head(const at::Tensor& hidden) const override {
+    return at::linear(rms_norm(hidden, final_norm_, c_.rms_norm_eps), lm_head_);
   }
 
  private:

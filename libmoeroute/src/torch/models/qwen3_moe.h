@@ -7,9 +7,8 @@
 #include <memory>
 #include <string>
 
-#include "moeroute/generate.h"
+#include "moeroute/causal_lm.h"
 #include "moeroute/hf_config.h"
-#include "moeroute/model.h"
 #include "torch/models/native_model_meta.h"
 #include "torch/models/weight_source.h"
 

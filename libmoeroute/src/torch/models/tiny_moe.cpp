@@ -4,7 +4,10 @@
 
 #include <fmt/format.h>
 
+#include "moeroute/error.h"
+#include "moeroute/torch/torchscript.h"
 #include "torch/models/weight_stream.h"
+#include "torch/torchscript/torchscript_model.h"
 
 namespace moeroute::detail {
 
@@ -207,4 +210,27 @@ def forward(self, input_ids: Tensor, attention_mask: Optional[Tensor] = None) ->
   return top;
 }
 
+std::unique_ptr<CausalLM> load_tiny_moe(const ModelOptions& options) {
+  const TinyMoeConfig config;
+  ScriptModelMeta meta;
+  meta.model_id = "builtin:tiny-moe";
+  meta.what = meta.model_id;
+  meta.routing_rule = qwen_moe_rule(static_cast<int>(config.top_k), true).to_string();
+  meta.tokenizer = options.tokenizer ? options.tokenizer : make_byte_tokenizer(tiny_moe_special_tokens());
+  meta.stop_token_ids = {256, 258};  // <|endoftext|>, <|im_end|>
+  meta.pad_token_id = 256;
+  meta.chat_template = "chatml";  // its vocabulary has ChatML's markers
+  return make_torchscript_model(build_tiny_moe(config), std::move(meta), options);
+}
+
 }  // namespace moeroute::detail
+
+namespace moeroute {
+
+torch::jit::Module builtin_module(const std::string& name) {
+  if (name != "tiny-moe")
+    throw InputError(fmt::format("builtin:{} is not a TorchScript module (only builtin:tiny-moe is)", name));
+  return detail::build_tiny_moe();
+}
+
+}  // namespace moeroute

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "moeroute/checkpoint_tensor.h"
+#include "torch/models/checkpoint_tensor.h"
 #include "moeroute/error.h"
 
 namespace moeroute::detail {

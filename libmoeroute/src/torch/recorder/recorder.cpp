@@ -3,7 +3,7 @@
 // of the forward the routing rule runs once over all layers on the device, one asynchronous copy
 // moves ids/weights/logits to (pinned) host memory, and the host harvests them into per-sequence
 // arrays before the next forward — one wait per forward, none per layer.
-#include "moeroute/recorder.h"
+#include "moeroute/torch/recorder.h"
 
 #include <algorithm>
 #include <optional>

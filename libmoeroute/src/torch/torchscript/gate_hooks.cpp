@@ -13,7 +13,7 @@
 #include <fmt/format.h>
 
 #include "moeroute/error.h"
-#include "moeroute/torchscript.h"
+#include "moeroute/torch/torchscript.h"
 #include "torch/torchscript/observe_op.h"
 
 namespace moeroute {

@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "moeroute/error.h"
-#include "moeroute/torchscript.h"
+#include "moeroute/torch/torchscript.h"
 
 namespace moeroute {
 

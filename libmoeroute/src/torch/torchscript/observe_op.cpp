@@ -3,7 +3,7 @@
 // reordering it).
 #include "torch/torchscript/observe_op.h"
 
-#include "moeroute/recorder.h"
+#include "moeroute/torch/recorder.h"
 
 namespace moeroute::detail {
 

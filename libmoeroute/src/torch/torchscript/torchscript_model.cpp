@@ -8,8 +8,8 @@
 #include <fmt/format.h>
 
 #include "moeroute/error.h"
-#include "torch/device_dtype.h"
-#include "moeroute/torchscript.h"
+#include "torch/torch_options.h"
+#include "moeroute/torch/torchscript.h"
 
 namespace moeroute::detail {
 
@@ -33,8 +33,8 @@ at::Tensor logits_of(const c10::IValue& out, const std::string& what) {
 class TorchScriptModel final : public CausalLM {
  public:
   TorchScriptModel(torch::jit::Module module, ScriptModelMeta meta, const ModelOptions& options)
-      : meta_(std::move(meta)), device_(parse_device(options.device)) {
-    const auto dtype = parse_dtype(options.dtype);
+      : meta_(std::move(meta)), device_(single_device(options.device_map, meta_.what)) {
+    const auto dtype = torch_dtype(options.dtype);
     module.eval();
     if (dtype) module.to(*dtype);
     module.to(device_);
@@ -49,14 +49,12 @@ class TorchScriptModel final : public CausalLM {
     info_.source = "torchscript";
     info_.moe_layers = hooked.gates;
     info_.num_experts = hooked.num_experts;
-    const std::string rule_text = !options.routing_rule.empty() ? options.routing_rule : meta_.routing_rule;
-    if (rule_text.empty())
+    if (!options.routing_rule && meta_.routing_rule.empty())
       throw InputError(fmt::format(
           "{}: no routing rule known: the export has no sidecar (<file>.json) and no config.json extra file with a "
-          "known model_type; pass "
-          "one, e.g. --routing-rule 'qwen3_moe(k=8)' (docs/recording.md, Routing rules)",
+          "known model_type; pass one, e.g. --routing-rule 'qwen3_moe(k=8)' (docs/recording.md, Routing rules)",
           meta_.what));
-    info_.routing = parse_routing_rule(rule_text);
+    info_.routing = options.routing_rule ? *options.routing_rule : parse_routing_rule(meta_.routing_rule);
     info_.routing.validate(info_.num_experts, meta_.what);
     info_.stop_token_ids = meta_.stop_token_ids;
     info_.chat_template = meta_.chat_template;
@@ -71,8 +69,10 @@ class TorchScriptModel final : public CausalLM {
       }
     }
     // A one-token probe: the export runs here and not only at the first real step.
-    const auto probe = forward({{{meta_.pad_token_id}}, {0}, true}, nullptr);
-    info_.vocab_size = static_cast<int64_t>(probe[0].size());
+    ForwardRequest probe;
+    probe.rows = {{meta_.pad_token_id}};
+    probe.record_last = {0};
+    info_.vocab_size = static_cast<int64_t>(forward(probe, nullptr).logits[0].size());
     if (meta_.tokenizer && meta_.tokenizer->vocab_size() > info_.vocab_size)
       throw InputError(fmt::format("{}: the tokenizer has {} ids but the model only {} logits", meta_.what,
                                    meta_.tokenizer->vocab_size(), info_.vocab_size));
@@ -80,17 +80,17 @@ class TorchScriptModel final : public CausalLM {
 
   const ModelInfo& info() const override { return info_; }
   const Tokenizer* tokenizer() const override { return meta_.tokenizer.get(); }
+  std::unique_ptr<RoutingRecorder> make_recorder(const RecorderOptions& options, int rows) const override {
+    return make_torch_recorder(info_, options, rows);
+  }
 
-  std::vector<std::vector<float>> forward(const ForwardRequest& request, Recorder* recorder) override {
+  ForwardResult forward(const ForwardRequest& request, RoutingRecorder* routing) override {
+    Recorder* recorder = torch_recorder(routing);
+    request.validate(info_.vocab_size, meta_.what);
     const auto& rows = request.rows;
     const auto B = static_cast<int64_t>(rows.size());
-    if (B == 0) throw Error("forward: no rows");
-    if (request.record_last.size() != rows.size()) throw Error("forward: record_last needs one entry per row");
     int64_t T = 0;
-    for (const auto& r : rows) {
-      if (r.empty()) throw Error("forward: empty row");
-      T = std::max<int64_t>(T, static_cast<int64_t>(r.size()));
-    }
+    for (const auto& r : rows) T = std::max<int64_t>(T, static_cast<int64_t>(r.size()));
     for (const auto& r : rows)
       if (static_cast<int64_t>(r.size()) != T && !takes_mask_)
         throw Error(fmt::format("{}: rows of different lengths need an attention_mask argument", meta_.what));
@@ -110,7 +110,6 @@ class TorchScriptModel final : public CausalLM {
         pm[pad + t] = 1;
       }
       const int64_t n = request.record_last[static_cast<size_t>(b)];
-      if (n < 0 || n > static_cast<int64_t>(r.size())) throw Error("forward: record_last outside the row");
       windows.push_back({T - n, n});
     }
     std::vector<c10::IValue> inputs{ids.to(device_, /*non_blocking=*/true)};
@@ -133,17 +132,23 @@ class TorchScriptModel final : public CausalLM {
       throw Error(fmt::format("{}: forward failed: {}", meta_.what, e.what()));
     }
     if (recorder) recorder->end_forward();
-    std::vector<std::vector<float>> result(rows.size());
-    if (!request.want_logits) return result;
-    auto logits = logits_of(out, meta_.what);
-    if (logits.dim() == 3) logits = logits.select(1, logits.size(1) - 1);
-    if (logits.dim() != 2 || logits.size(0) != B)
+    ForwardResult result;
+    result.logits.resize(rows.size());
+    if (!request.want_logits && request.score_last.empty()) return result;
+    const auto logits = logits_of(out, meta_.what);
+    // [B, T, V]; an export that returns only the last position's [B, V] cannot score positions.
+    const bool per_position = logits.dim() == 3 && logits.size(1) == T;
+    if (logits.size(0) != B || !(per_position || (logits.dim() == 2 && request.score_last.empty())))
       throw UnsupportedError(fmt::format("{}: forward returned logits of shape {}, expected [{}, {}, vocab]",
                                          meta_.what, c10::str(logits.sizes()), B, T));
-    const auto last = logits.to(at::kFloat).to(at::kCPU).contiguous();
-    const int64_t V = last.size(1);
-    for (int64_t b = 0; b < B; ++b)
-      result[static_cast<size_t>(b)].assign(last.data_ptr<float>() + b * V, last.data_ptr<float>() + (b + 1) * V);
+    if (request.want_logits) {
+      const auto last = (per_position ? logits.select(1, T - 1) : logits).to(at::kFloat).to(at::kCPU).contiguous();
+      const int64_t V = last.size(1);
+      for (int64_t b = 0; b < B; ++b)
+        result.logits[static_cast<size_t>(b)].assign(last.data_ptr<float>() + b * V,
+                                                     last.data_ptr<float>() + (b + 1) * V);
+    }
+    if (!request.score_last.empty()) result.next_token_logprobs = score_rows(logits, rows, request.score_last, T);
     return result;
   }
 
@@ -167,6 +172,24 @@ class TorchScriptModel final : public CausalLM {
       }
     }
     takes_positions_ = takes_positions_ && takes_mask_;
+  }
+
+  // log p(row[p + 1]) for the last n positions p before each row's end, from logits [B, T, V] of
+  // the left-padded grid (a row of length len starts at column T − len).
+  static std::vector<std::vector<double>> score_rows(const at::Tensor& logits, const std::vector<std::vector<int64_t>>& rows,
+                                                     const std::vector<int64_t>& score_last, int64_t T) {
+    std::vector<std::vector<double>> out(rows.size());
+    for (size_t b = 0; b < rows.size(); ++b) {
+      const int64_t n = score_last[b], len = static_cast<int64_t>(rows[b].size());
+      if (n == 0) continue;
+      const int64_t first = len - 1 - n;  // first scored position in the row
+      const auto lp = at::log_softmax(logits[static_cast<int64_t>(b)].narrow(0, T - len + first, n).to(at::kDouble), -1);
+      std::vector<int64_t> next(rows[b].begin() + first + 1, rows[b].begin() + first + 1 + n);
+      const auto idx = at::tensor(next, at::kLong).to(lp.device()).unsqueeze(1);
+      const auto picked = lp.gather(1, idx).squeeze(1).to(at::kCPU).contiguous();
+      out[b].assign(picked.data_ptr<double>(), picked.data_ptr<double>() + n);
+    }
+    return out;
   }
 
   ScriptModelMeta meta_;

@@ -5,9 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "moeroute/generate.h"
-#include "moeroute/model.h"
-#include "torch/device_dtype.h"
+#include "moeroute/causal_lm.h"
+#include "torch/torch_options.h"
 
 namespace moeroute::detail {
 

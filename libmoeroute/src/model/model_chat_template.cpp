@@ -1,5 +1,5 @@
 // A model's chat template: its own unless the caller names one.
-#include "moeroute/model.h"
+#include "moeroute/model_registry.h"
 
 namespace moeroute {
 

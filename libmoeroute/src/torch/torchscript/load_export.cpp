@@ -1,49 +1,27 @@
-// load_model: "builtin:NAME" or a TorchScript export, configured from the exporter's sidecar
-// (docs/export.md) or from a config.json extra file (docs/recording.md, "Exports").
-#include <filesystem>
+// TorchScript exports: configured from the exporter's sidecar (docs/export.md) or from a
+// config.json extra file in the export (docs/recording.md, "Exports"), then hooked.
+#include "torch/torchscript/load_export.h"
+
 #include <optional>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
-#include "torch/models/native_loader.h"
-#include "torch/models/tiny_moe.h"
 #include "io/json_input.h"
-#include "moeroute/chat_template.h"
-#include "torch/models/own_chat_template.h"
 #include "moeroute/error.h"
 #include "moeroute/export_sidecar.h"
 #include "moeroute/hf_tokenizer.h"
-#include "moeroute/model.h"
-#include "moeroute/torchscript.h"
+#include "torch/models/own_chat_template.h"
+#include "torch/torch_options.h"
 #include "torch/torchscript/torchscript_model.h"
 
-namespace moeroute {
+namespace moeroute::detail {
 
 namespace {
 
-constexpr const char* kBuiltinPrefix = "builtin:";
-
-std::unique_ptr<CausalLM> load_builtin(const std::string& name, const ModelOptions& options) {
-  if (name == "tiny-qwen3-moe") return detail::load_tiny_qwen3_moe(options);
-  if (name == "tiny-gpt-oss") return detail::load_tiny_gpt_oss(options);
-  auto module = builtin_module(name);
-  const detail::TinyMoeConfig config;
-  detail::ScriptModelMeta meta;
-  meta.model_id = std::string(kBuiltinPrefix) + name;
-  meta.what = meta.model_id;
-  meta.routing_rule = qwen_moe_rule(static_cast<int>(config.top_k), true).to_string();
-  meta.tokenizer = make_byte_tokenizer(detail::tiny_moe_special_tokens());
-  meta.stop_token_ids = {256, 258};  // <|endoftext|>, <|im_end|>
-  meta.pad_token_id = 256;
-  meta.chat_template = "chatml";  // its vocabulary has ChatML's markers
-  return detail::make_torchscript_model(std::move(module), std::move(meta), options);
-}
-
 // Fills the rule and stop tokens from a transformers config.json stored in the export.
-void read_hf_config(const std::string& text, const std::string& what, detail::ScriptModelMeta& meta) {
+void read_hf_config(const std::string& text, const std::string& what, ScriptModelMeta& meta) {
   meta.routing_rule = routing_rule_from_hf_config(text, what).to_string();
-  const auto c = detail::parse_json(text, what);
+  const auto c = parse_json(text, what);
   auto ids = [&](const char* key) { return c.member(key).integers(); };
   meta.stop_token_ids = ids("eos_token_id");
   const auto pad = ids("pad_token_id");
@@ -53,7 +31,7 @@ void read_hf_config(const std::string& text, const std::string& what, detail::Sc
 
 // Everything the sidecar says that the loader uses before the model exists: rule, stop tokens,
 // model id, tokenizer; and the gate paths as exact patterns unless the caller chose patterns.
-void apply_sidecar(const ExportSidecar& s, const c10::Device& device, detail::ScriptModelMeta& meta,
+void apply_sidecar(const ExportSidecar& s, const c10::Device& device, ScriptModelMeta& meta,
                    ModelOptions& options) {
   const std::string file = s.file.string();
   // The trace pins its device in constants (docs/export.md): a mismatch fails deep in forward.
@@ -73,7 +51,7 @@ void apply_sidecar(const ExportSidecar& s, const c10::Device& device, detail::Sc
     throw InputError(fmt::format("{}: field 'tokenizer.dir': '{}' is not a directory (the tokenizer files moved?)",
                                  file, s.tokenizer->dir.string()));
   meta.chat_template_dir = s.tokenizer->dir.string();
-  meta.chat_template = detail::own_chat_template(s.tokenizer->dir);
+  meta.chat_template = own_chat_template(s.tokenizer->dir);
   if (!meta.tokenizer) meta.tokenizer = load_tokenizer(s.tokenizer->dir);
 }
 
@@ -101,38 +79,22 @@ void check_against_sidecar(const ModelInfo& info, const ExportSidecar& s, bool s
 
 }  // namespace
 
-std::vector<std::string> builtin_model_names() { return {"tiny-moe", "tiny-qwen3-moe", "tiny-gpt-oss"}; }
-
-torch::jit::Module builtin_module(const std::string& name) {
-  if (name != "tiny-moe")
-    throw InputError(fmt::format("unknown built-in model 'builtin:{}' (built-in models: builtin:tiny-moe, "
-                                 "builtin:tiny-qwen3-moe, builtin:tiny-gpt-oss; only tiny-moe is a TorchScript module)",
-                                 name));
-  return detail::build_tiny_moe();
-}
-
-std::unique_ptr<CausalLM> load_model(const std::string& model, const ModelOptions& options) {
-  if (model.rfind(kBuiltinPrefix, 0) == 0) return load_builtin(model.substr(std::char_traits<char>::length(kBuiltinPrefix)), options);
-  const std::filesystem::path path(model);
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) return detail::load_native_checkpoint(path, options);
-  if (!std::filesystem::is_regular_file(path, ec))
-    throw InputError(fmt::format("model '{}': no such file or directory (expected a Hugging Face checkpoint "
-                                 "directory, a TorchScript .pt export or builtin:NAME, e.g. builtin:tiny-moe)",
-                                 model));
-  const auto device = detail::parse_device(options.device);
-  detail::ScriptModelMeta meta;
+std::unique_ptr<CausalLM> load_torchscript_export(const std::filesystem::path& path, const ModelOptions& options) {
+  const std::string model = path.string();
+  ScriptModelMeta meta;
   meta.model_id = model;
   meta.what = model;
   meta.tokenizer = options.tokenizer;
   // The sidecar first: a bad one fails before a possibly large export is read.
   std::optional<ExportSidecar> sidecar;
   ModelOptions effective = options;
+  std::error_code ec;
   const auto sidecar_file = export_sidecar_path(path);
-  if (std::filesystem::exists(sidecar_file, ec)) {
-    sidecar = load_export_sidecar(sidecar_file);
-    apply_sidecar(*sidecar, device, meta, effective);
-  }
+  if (std::filesystem::exists(sidecar_file, ec)) sidecar = load_export_sidecar(sidecar_file);
+  // "auto" runs an export where it was traced (its device is pinned in the graph's constants).
+  if (sidecar && options.device_map.kind == DeviceMap::Kind::Auto) effective.device_map = DeviceMap::parse(sidecar->device);
+  const auto device = single_device(effective.device_map, model);
+  if (sidecar) apply_sidecar(*sidecar, device, meta, effective);
   torch::jit::ExtraFilesMap extra{{"config.json", ""}};
   torch::jit::Module module;
   try {
@@ -143,9 +105,9 @@ std::unique_ptr<CausalLM> load_model(const std::string& model, const ModelOption
     throw InputError(fmt::format("model '{}': not a TorchScript file this LibTorch can load: {}", model, msg));
   }
   if (!sidecar && !extra["config.json"].empty()) read_hf_config(extra["config.json"], model + ":config.json", meta);
-  auto lm = detail::make_torchscript_model(std::move(module), std::move(meta), effective);
+  auto lm = make_torchscript_model(std::move(module), std::move(meta), effective);
   if (sidecar) check_against_sidecar(lm->info(), *sidecar, options.gate_patterns.empty());
   return lm;
 }
 
-}  // namespace moeroute
+}  // namespace moeroute::detail

@@ -19,13 +19,9 @@ void GenerateOptions::validate() const {
 
 namespace {
 
-Recorder make_recorder(const CausalLM& model, const RecorderOptions& recording, int rows) {
-  const auto& info = model.info();
-  return Recorder(info.moe_layers, info.num_experts, info.routing, recording, rows);
-}
-
 // Trace of one sequence: routing from the recorder, tokens and bookkeeping from the run.
-RouterTrace finish_trace(Recorder& rec, int row, const CausalLM& model, const Generation& g, const std::string& mode) {
+RouterTrace finish_trace(RoutingRecorder& rec, int row, const CausalLM& model, const Generation& g,
+                         const std::string& mode) {
   RouterTrace t = rec.trace(row);
   const auto& info = model.info();
   t.meta.model_id = info.model_id;
@@ -40,8 +36,9 @@ RouterTrace finish_trace(Recorder& rec, int row, const CausalLM& model, const Ge
   t.token_ids.insert(t.token_ids.end(), g.generated_ids.begin(), g.generated_ids.end());
   if (t.num_positions != static_cast<int64_t>(t.token_ids.size()))
     throw Error(fmt::format("recorded {} positions for {} tokens", t.num_positions, t.token_ids.size()));
+  // token_text is each token's decoded text (docs/trace-format.md), readable without the tokenizer.
   if (const Tokenizer* tok = model.tokenizer())
-    for (int64_t id : t.token_ids) t.token_text.push_back(tok->token_piece(id));
+    for (int64_t id : t.token_ids) t.token_text.push_back(tok->decode({id}));
   t.validate("recorded trace");
   return t;
 }
@@ -61,7 +58,7 @@ void check_prompts(const CausalLM& model, const std::vector<std::vector<int64_t>
 std::vector<Generation> generate_batch(CausalLM& model, const std::vector<std::vector<int64_t>>& prompts,
                                        const GenerateOptions& options, const RecorderOptions& recording) {
   const size_t n = prompts.size();
-  Recorder rec = make_recorder(model, recording, static_cast<int>(n));
+  const auto rec = model.make_recorder(recording, static_cast<int>(n));
   std::set<int64_t> stops(options.stop_token_ids.begin(), options.stop_token_ids.end());
   if (options.model_stop_tokens) stops.insert(model.info().stop_token_ids.begin(), model.info().stop_token_ids.end());
 
@@ -77,7 +74,7 @@ std::vector<Generation> generate_batch(CausalLM& model, const std::vector<std::v
   std::vector<bool> done(n, false);
   const auto vocab = model.info().vocab_size;
   while (true) {
-    const auto logits = model.forward(req, &rec);
+    const auto logits = model.forward(req, rec.get()).logits;
     bool all_done = true;
     for (size_t r = 0; r < n; ++r) {
       req.record_last[r] = 0;
@@ -99,9 +96,9 @@ std::vector<Generation> generate_batch(CausalLM& model, const std::vector<std::v
   }
   // Route the last generated tokens too, so every token in the trace has its routing.
   req.want_logits = false;
-  model.forward(req, &rec);
+  model.forward(req, rec.get());
   for (size_t r = 0; r < n; ++r) {
-    out[r].trace = finish_trace(rec, static_cast<int>(r), model, out[r], "generate");
+    out[r].trace = finish_trace(*rec, static_cast<int>(r), model, out[r], "generate");
     auto& extra = out[r].trace.meta.extra;
     extra["temperature"] = fmt::format("{}", options.sampling.temperature);
     extra["top_p"] = fmt::format("{}", options.sampling.top_p);
@@ -129,13 +126,17 @@ Generation score(CausalLM& model, const std::vector<int64_t>& prompt, const std:
   std::vector<int64_t> all = prompt;
   all.insert(all.end(), continuation.begin(), continuation.end());
   check_prompts(model, {prompt, all});
-  Recorder rec = make_recorder(model, recording, 1);
-  model.forward({{all}, {static_cast<int64_t>(all.size())}, false}, &rec);
+  const auto rec = model.make_recorder(recording, 1);
+  ForwardRequest req;
+  req.rows = {all};
+  req.record_last = {static_cast<int64_t>(all.size())};
+  req.want_logits = false;
+  model.forward(req, rec.get());
   Generation g;
   g.prompt_ids = prompt;
   g.generated_ids = continuation;
   g.stop_reason = "teacher_forced";
-  g.trace = finish_trace(rec, 0, model, g, "teacher_forced");
+  g.trace = finish_trace(*rec, 0, model, g, "teacher_forced");
   return g;
 }
 

@@ -1,20 +1,19 @@
-// Recorder: receives router logits per MoE layer per forward pass (from hooks on the model's
-// device), applies the routing rule there and collects ids, gate weights and (optionally) the
-// logits into RouterTraces. No host synchronisation per layer: on CUDA, results go to
+// Recorder (for LibTorch users; implemented in the torch library): the RoutingRecorder of the
+// LibTorch backends. It receives router logits per MoE layer per forward pass (from hooks on the
+// model's device), applies the routing rule there and collects ids, gate weights and (optionally)
+// the logits into RouterTraces. No host synchronisation per layer: on CUDA, results go to
 // preallocated device buffers and are copied to pinned host memory asynchronously once per
 // forward; the host waits on that copy at most once per forward (docs/recording.md).
-//
-// Only the interface is here; the implementation is in moeroute::torch. at::Tensor is only
-// declared, so including this header does not pull in LibTorch.
+// at::Tensor is only declared, so including this header does not pull in LibTorch's headers.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "moeroute/causal_lm.h"
 #include "moeroute/routing.h"
 #include "moeroute/trace.h"
-#include "moeroute/trace_io.h"
 
 namespace at {
 class Tensor;
@@ -22,26 +21,19 @@ class Tensor;
 
 namespace moeroute {
 
-struct RecorderOptions {
-  std::vector<int> layers;                      ///< numeric layer indices to record; empty = every MoE layer
-  bool keep_logits = true;                      ///< keep full router logits; false = top-k ids and weights only
-  LogitsDtype logits_dtype = LogitsDtype::F32;  ///< precision logits are kept in (F16/BF16 halve the copies)
-  int top_k = 0;                                ///< experts recorded per token; 0 = the routing rule's k
-};
-
 /// Which columns of one sequence's row in a forward's [batch, seq_len] grid are recorded.
 struct RowWindow {
   int64_t column = 0;  ///< first recorded column (left padding included)
   int64_t count = 0;   ///< consecutive columns recorded this forward; 0 = none
 };
 
-class Recorder {
+class Recorder final : public RoutingRecorder {
  public:
   /// `gates` are the model's router layers in hook-slot order (the slot a hook passes to
   /// observe() is the index here). `rows` is the number of sequences recorded side by side.
   /// Throws InputError for an unknown layer in options.layers or a top_k the experts cannot give.
   Recorder(std::vector<LayerInfo> gates, int num_experts, RoutingRule rule, RecorderOptions options, int rows = 1);
-  ~Recorder();
+  ~Recorder() override;
   Recorder(const Recorder&) = delete;
   Recorder& operator=(const Recorder&) = delete;
 
@@ -63,11 +55,11 @@ class Recorder {
   /// Waits for outstanding copies and returns sequence `row`'s routing so far: layers sorted by
   /// numeric index, positions in recording order, prompt_length 0 and no tokens (callers fill
   /// meta, tokens and prompt_length).
-  RouterTrace trace(int row);
+  RouterTrace trace(int row) override;
 
   /// The recorded layers, sorted by numeric index, and the effective rule (top_k applied).
-  const std::vector<LayerInfo>& layers() const;
-  const RoutingRule& rule() const;
+  const std::vector<LayerInfo>& layers() const override;
+  const RoutingRule& rule() const override;
 
  private:
   struct Impl;
