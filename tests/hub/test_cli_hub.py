@@ -202,6 +202,14 @@ exit $rc'''
             self.assertEqual(r.returncode, 3, r.stderr)
             self.assertIn("Read-only file system", r.stderr)
             self.assertIn("point HF_HUB_CACHE (or HF_HOME) at a writable directory", r.stderr)
+            # A read-only cache that already holds the model is fine, online and offline.
+            self.assertEqual(run(MOEROUTE, "download", "org/m", env=hub_env(hub.endpoint, self.cache)).returncode, 0)
+            ro = 'mount --bind "$CACHE" "$CACHE" && mount -o remount,ro,bind "$CACHE" && "$MOEROUTE" download org/m'
+            for offline in ("0", "1"):
+                r = self.in_namespace(ro, hub, HF_HUB_OFFLINE=offline)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertNotIn("warning", r.stderr)
+                self.assertEqual(snapshot_files(r.stdout.strip()), NEEDED)
 
     def test_CacheListAndRm(self):
         with self.hub() as hub:

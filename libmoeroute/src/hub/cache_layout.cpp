@@ -146,6 +146,7 @@ void RepoCache::link_pointer(const std::string& commit, const std::string& path,
 }
 
 void RepoCache::write_tree_cache(const std::string& commit, const std::vector<RepoFile>& files) const {
+  if (read_tree_cache(commit)) return;  // a commit's listing never changes
   nlohmann::json entries = nlohmann::json::object();
   for (const RepoFile& f : files) {
     nlohmann::json e = {{"size", f.size}, {"blob_id", f.blob_id}};

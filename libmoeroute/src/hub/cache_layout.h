@@ -54,7 +54,7 @@ struct RepoCache {
   /// snapshots/<commit>/<path> → ../../blobs/<etag> (one more ../ per directory level),
   /// replacing whatever was there. Falls back to a copy where symlinks are not supported.
   void link_pointer(const std::string& commit, const std::string& path, const std::string& etag) const;
-  /// trees/<commit>.json in huggingface_hub's format (format_version 1).
+  /// trees/<commit>.json in huggingface_hub's format (format_version 1), unless already there.
   void write_tree_cache(const std::string& commit, const std::vector<RepoFile>& files) const;
   /// The listing from trees/<commit>.json, if present and readable.
   std::optional<std::vector<RepoFile>> read_tree_cache(const std::string& commit) const;

@@ -134,8 +134,14 @@ DownloadResult download_snapshot(const DownloadOptions& options, const HubOption
   for (const RepoFile& f : listing) check_repo_path(f.path, to_string(repo));
 
   cache.create();
-  cache.write_ref(rev, info.commit);
-  cache.write_tree_cache(info.commit, listing);
+  // Like huggingface_hub, a ref or listing that cannot be written only warns: a read-only cache
+  // that already holds everything still works, and a missing file fails on its own write.
+  try {
+    cache.write_ref(rev, info.commit);
+    cache.write_tree_cache(info.commit, listing);
+  } catch (const IoError& e) {
+    reporter.message(fmt::format("warning: {}", e.what()));
+  }
 
   std::vector<std::string> paths;
   for (const RepoFile& f : listing) paths.push_back(f.path);
