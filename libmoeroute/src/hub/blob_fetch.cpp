@@ -73,19 +73,37 @@ class PartialFile {
   }
   std::uint64_t size() const { return size_; }
   void truncate() {
+    buffer_.clear();
     if (::ftruncate(fd_, 0) != 0) throw_cache_io(path_, "cannot truncate", errno);
     size_ = 0;
   }
-  /// Appends; returns 0 or the errno of a failed write.
+  /// Appends (through a 1 MiB buffer: the HTTP client delivers 4 kB pieces); returns 0 or the
+  /// errno of a failed write.
   int append(const char* data, std::size_t n) {
+    buffer_.append(data, n);
+    size_ += n;
+    return buffer_.size() >= kBuffer ? flush() : 0;
+  }
+  /// Writes the buffer out; returns 0 or the errno of a failed write (the buffered bytes are
+  /// then dropped and size() shrinks to what is on disk).
+  int flush() {
+    const char* p = buffer_.data();
+    std::size_t n = buffer_.size();
+    std::uint64_t at = size_ - n;
     while (n > 0) {
-      const ssize_t w = ::pwrite(fd_, data, n, static_cast<off_t>(size_));
+      const ssize_t w = ::pwrite(fd_, p, n, static_cast<off_t>(at));
       if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) return w < 0 ? errno : EIO;
-      data += w;
+      if (w <= 0) {
+        const int err = w < 0 ? errno : EIO;
+        size_ = at;
+        buffer_.clear();
+        return err;
+      }
+      p += w;
       n -= static_cast<std::size_t>(w);
-      size_ += static_cast<std::uint64_t>(w);
+      at += static_cast<std::uint64_t>(w);
     }
+    buffer_.clear();
     return 0;
   }
   /// Feeds the bytes already on disk to `digest`.
@@ -100,7 +118,7 @@ class PartialFile {
       off += static_cast<std::uint64_t>(r);
     }
   }
-  /// fsync, close and rename over `dest`.
+  /// fsync, close and rename over `dest` (after flush()).
   void publish(const fs::path& dest) {
     if (::fsync(fd_) != 0) throw_cache_io(path_, "cannot flush", errno);
     const int fd = fd_;
@@ -112,9 +130,11 @@ class PartialFile {
   const fs::path& path() const { return path_; }
 
  private:
+  static constexpr std::size_t kBuffer = std::size_t{1} << 20;
   fs::path path_;
   int fd_ = -1;
-  std::uint64_t size_ = 0;
+  std::uint64_t size_ = 0;  // bytes on disk plus those in buffer_
+  std::string buffer_;
 };
 
 // One file's transfer into its partial file, until it has `size` bytes.
@@ -197,7 +217,9 @@ std::uint64_t Transfer::run(PartialFile& part, Digest& digest, std::string locat
     HttpResponse r;
     try {
       r = http_.send(req);
+      if (const int err = part.flush()) throw_cache_io(part.path(), "cannot write the download", err);
     } catch (const TransportError& e) {
+      if (!write_errno) write_errno = part.flush();  // keep what arrived for the retry's Range
       if (write_errno) throw_cache_io(part.path(), "cannot write the download", write_errno);
       if (overflow) {
         part.remove();
