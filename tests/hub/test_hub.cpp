@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -19,26 +20,14 @@ namespace moeroute::test {
 
 namespace {
 
-std::string hex(const unsigned char* md, unsigned int n) {
-  static const char* k = "0123456789abcdef";
-  std::string s;
-  for (unsigned int i = 0; i < n; ++i) {
-    s += k[md[i] >> 4];
-    s += k[md[i] & 15];
-  }
-  return s;
-}
-
-std::string digest(const EVP_MD* md, const std::string& a, const std::string& b = "") {
+// A one-shot digest of `data`, lower-case hex.
+std::string digest(const EVP_MD* md, const std::string& data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, md, nullptr);
-  EVP_DigestUpdate(ctx, a.data(), a.size());
-  EVP_DigestUpdate(ctx, b.data(), b.size());
-  EVP_DigestFinal_ex(ctx, out, &n);
-  EVP_MD_CTX_free(ctx);
-  return hex(out, n);
+  EVP_Digest(data.data(), data.size(), out, &n, md, nullptr);
+  std::string s(2 * n, '\0');
+  for (unsigned int i = 0; i < n; ++i) std::snprintf(&s[2 * i], 3, "%02x", out[i]);
+  return s;
 }
 
 bool ends_with(const std::string& s, const std::string& suffix) {
@@ -518,8 +507,7 @@ void TestHub::clear_requests() {
 std::string sha256_hex(const std::string& content) { return digest(EVP_sha256(), content); }
 
 std::string git_blob_oid(const std::string& content) {
-  const std::string header = "blob " + std::to_string(content.size());
-  return digest(EVP_sha1(), header + std::string(1, '\0'), content);
+  return digest(EVP_sha1(), "blob " + std::to_string(content.size()) + std::string(1, '\0') + content);
 }
 
 }  // namespace moeroute::test

@@ -114,16 +114,6 @@ std::vector<std::string> files_under(const fs::path& dir) {
   return out;
 }
 
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 // The blob directory holds only complete, verified blobs (and, after a failure, at most partials).
 void check_no_corrupt_blob(const fs::path& repo_dir, const std::map<std::string, std::string>& files) {
   std::set<std::string> valid;
@@ -218,13 +208,25 @@ TEST_CASE("a model gets only what moeroute needs, in huggingface_hub's cache lay
   }
 }
 
+// org/tiny with two commits on main that differ in config.json only; c1 is also tagged `tag`.
+struct TwoCommits {
+  std::string c1, c2;
+  std::map<std::string, std::string> files;  // of c2
+};
+
+TwoCommits add_two_commits(TestHub& hub, const std::string& tag) {
+  TwoCommits t;
+  t.files = model_files();
+  t.c1 = hub.add_commit("model", "org/tiny", t.files);
+  t.files["config.json"] = R"({"model_type": "qwen3_moe", "v": 2})";
+  t.c2 = hub.add_commit("model", "org/tiny", t.files);
+  hub.add_ref("model", "org/tiny", tag, t.c1);
+  return t;
+}
+
 TEST_CASE("revisions: branches, tags, commit hashes and refs/pr/N", "[hub_download]") {
   TestHub hub;
-  auto files = model_files();
-  const std::string c1 = hub.add_commit("model", "org/tiny", files);
-  files["config.json"] = R"({"model_type": "qwen3_moe", "v": 2})";
-  const std::string c2 = hub.add_commit("model", "org/tiny", files);
-  hub.add_ref("model", "org/tiny", "v1.0", c1);
+  const auto [c1, c2, files] = add_two_commits(hub, "v1.0");
   hub.add_ref("model", "org/tiny", "refs/pr/1", c1);
   test::TempDir tmp;
   const HubOptions o = options_for(hub, tmp.path());
@@ -242,7 +244,7 @@ TEST_CASE("revisions: branches, tags, commit hashes and refs/pr/N", "[hub_downlo
   CHECK(hub.count("cdn", "", "") == 0);
   // The shards did not change between the commits: one blob each, shared by both snapshots.
   CHECK(files_under(repo_dir / "blobs").size() == kNeeded.size() + 1);
-  CHECK_THAT(error_of([&] { download_snapshot(repo("org/tiny@nope"), o); }),
+  CHECK_THROWS_WITH(download_snapshot(repo("org/tiny@nope"), o),
              Contains("revision 'nope' not found in org/tiny"));
 }
 
@@ -282,16 +284,13 @@ TEST_CASE("tokens: gated and private repositories, and the token never reaches t
   test::TempDir tmp;
   HubOptions o = options_for(hub, tmp.path());
 
-  const std::string anonymous = error_of([&] { download_snapshot(repo("org/gated"), o); });
-  CHECK_THAT(anonymous, Contains("org/gated is gated"));
-  CHECK_THAT(anonymous, Contains("no token was sent: set HF_TOKEN"));
-  CHECK_THAT(anonymous, Contains("HTTP 401"));
-  CHECK_THAT(error_of([&] { download_snapshot(repo("org/private"), o); }),
+  CHECK_THROWS_WITH(download_snapshot(repo("org/gated"), o), Contains("org/gated is gated") &&
+                                                                Contains("no token was sent: set HF_TOKEN") &&
+                                                                Contains("HTTP 401"));
+  CHECK_THROWS_WITH(download_snapshot(repo("org/private"), o),
              Contains("repository org/private not found on " + hub.endpoint() + "; if it is private or gated"));
   o.token = "hf_wrong";
-  const std::string wrong = error_of([&] { download_snapshot(repo("org/gated"), o); });
-  CHECK_THAT(wrong, Contains("does not give access"));
-  CHECK_THAT(wrong, Contains("HTTP 403"));
+  CHECK_THROWS_WITH(download_snapshot(repo("org/gated"), o), Contains("does not give access") && Contains("HTTP 403"));
   CHECK_FALSE(fs::exists(tmp.path() / "models--org--gated" / "snapshots"));
 
   o.token = "hf_good";
@@ -307,10 +306,19 @@ TEST_CASE("tokens: gated and private repositories, and the token never reaches t
 TEST_CASE("a repository that does not exist", "[hub_download]") {
   TestHub hub;
   test::TempDir tmp;
-  CHECK_THAT(error_of([&] { download_snapshot(repo("org/none"), options_for(hub, tmp.path())); }),
+  CHECK_THROWS_WITH(download_snapshot(repo("org/none"), options_for(hub, tmp.path())),
              Contains("repository org/none not found"));
   CHECK_FALSE(fs::exists(tmp.path() / "models--org--none"));
 }
+
+// One injected fault on the first shard: how it is set, the Range headers the CDN then sees,
+// and the error it must end in ("" = the download succeeds with the right content).
+struct FaultCase {
+  const char* name;
+  std::function<void(Fault&)> set;
+  std::vector<std::string> ranges;
+  std::string error;
+};
 
 TEST_CASE("injected faults end in a correct file or a clear error, never a corrupt blob", "[hub_download]") {
   TestHub hub;
@@ -321,6 +329,7 @@ TEST_CASE("injected faults end in a correct file or a clear error, never a corru
   const std::string shard = "model-00001-of-00002.safetensors";
   const fs::path repo_dir = tmp.path() / "models--org--tiny";
   const fs::path pointer = repo_dir / "snapshots" / commit / shard;
+  const fs::path partial = repo_dir / "blobs" / (test::sha256_hex(kShard1) + ".incomplete");
   const auto succeeds = [&] {
     const DownloadResult r = download_snapshot(repo("org/tiny"), o);
     CHECK(read(r.snapshot_dir / shard) == kShard1);
@@ -328,7 +337,7 @@ TEST_CASE("injected faults end in a correct file or a clear error, never a corru
     return r;
   };
   const auto fails_with = [&](const std::string& fragment) {
-    CHECK_THAT(error_of([&] { download_snapshot(repo("org/tiny"), o); }), Contains(fragment));
+    CHECK_THROWS_WITH(download_snapshot(repo("org/tiny"), o), Contains(fragment));
     CHECK_FALSE(fs::exists(pointer));
     CHECK_FALSE(fs::exists(repo_dir / "blobs" / test::sha256_hex(kShard1)));
     check_no_corrupt_blob(repo_dir, files);
@@ -339,112 +348,79 @@ TEST_CASE("injected faults end in a correct file or a clear error, never a corru
       if (req.server == "cdn" && req.target.find(test::sha256_hex(kShard1)) != std::string::npos) r.push_back(req.range);
     return r;
   };
-  Fault f;
-  SECTION("500s are retried") {
-    f.status_errors = 2;
-    hub.set_fault("model", "org/tiny", shard, f);
-    succeeds();
-    CHECK(ranges_sent().size() == 3);
+  const std::vector<std::string> six_times(static_cast<std::size_t>(o.max_retries + 1), "");
+  const std::vector<FaultCase> cases = {
+      {"500s are retried", [](Fault& f) { f.status_errors = 2; }, {"", "", ""}, ""},
+      {"429 with Retry-After is retried",
+       [](Fault& f) { f.status_errors = 1, f.status = 429, f.retry_after_s = 0; }, {"", ""}, ""},
+      {"503 that never ends is a clear error", [](Fault& f) { f.status_errors = 1000, f.status = 503; }, six_times,
+       "HTTP 503"},
+      {"dropped connections are resumed with Range", [](Fault& f) { f.drops = 2, f.drop_after = 70'000; },
+       {"", "bytes=70000-", "bytes=70000-"}, ""},
+      {"a truncated body is resumed", [](Fault& f) { f.truncations = 1, f.truncate_to = 50'000; }, {"", "bytes=50000-"},
+       ""},
+      {"a server that ignores Range starts the file over",
+       [](Fault& f) { f.drops = 1, f.drop_after = 70'000, f.ignore_range = true; }, {"", "bytes=70000-"}, ""},
+      {"a size in the headers that contradicts the listing", [](Fault& f) { f.claimed_size = kShard1.size() + 1; },
+       {}, "the Hub gives two sizes"},
+      {"a body longer than announced", [](Fault& f) { f.served_size = kShard1.size() + 10; }, {""},
+       "more than the 200000 bytes"},
+      {"a body that stays shorter than announced", [](Fault& f) { f.served_size = 120'000; }, {"", "bytes=120000-"},
+       "size mismatch: the Hub announced 200000 bytes but the server has only bytes */120000"},
+      {"a sha256 mismatch", [](Fault& f) { f.corrupt = true; }, {""}, "checksum mismatch: the download's sha256 is"},
+      {"a slow response within the timeout just takes longer", [](Fault& f) { f.slow_ms = 2, f.slow_chunk = 20'000; },
+       {""}, ""},
+      {"HEAD failures are retried", [](Fault& f) { f.head_errors = 2; }, {""}, ""},
+  };
+  for (const FaultCase& c : cases) {
+    DYNAMIC_SECTION(c.name) {
+      Fault f;
+      c.set(f);
+      hub.set_fault("model", "org/tiny", shard, f);
+      if (c.error.empty()) succeeds();
+      else fails_with(c.error);
+      CHECK(ranges_sent() == c.ranges);
+      CHECK_FALSE((c.error.empty() && fs::exists(partial)));
+    }
   }
-  SECTION("429 with Retry-After is retried") {
-    f.status_errors = 1;
-    f.status = 429;
-    f.retry_after_s = 0;
-    hub.set_fault("model", "org/tiny", shard, f);
-    succeeds();
-  }
-  SECTION("503 that never ends is a clear error") {
-    f.status_errors = 1000;
-    f.status = 503;
-    hub.set_fault("model", "org/tiny", shard, f);
-    fails_with("HTTP 503");
-    CHECK(ranges_sent().size() == static_cast<std::size_t>(o.max_retries + 1));
-  }
-  SECTION("dropped connections are resumed with Range") {
-    f.drops = 2;
+  SECTION("resuming re-sends nothing") {
+    Fault f;
+    f.drops = 1;
     f.drop_after = 70'000;
     hub.set_fault("model", "org/tiny", shard, f);
-    const DownloadResult r = succeeds();
-    CHECK(ranges_sent() == std::vector<std::string>{"", "bytes=70000-", "bytes=70000-"});
     std::uint64_t needed = 0;
     for (const std::string& p : kNeeded) needed += files.at(p).size();
-    CHECK(r.bytes_downloaded == needed);  // resuming re-sends nothing
-  }
-  SECTION("a truncated body is resumed") {
-    f.truncations = 1;
-    f.truncate_to = 50'000;
-    hub.set_fault("model", "org/tiny", shard, f);
-    succeeds();
-    CHECK(ranges_sent() == std::vector<std::string>{"", "bytes=50000-"});
-  }
-  SECTION("a server that ignores Range starts the file over") {
-    f.drops = 1;
-    f.drop_after = 70'000;
-    f.ignore_range = true;
-    hub.set_fault("model", "org/tiny", shard, f);
-    succeeds();
-    CHECK(ranges_sent() == std::vector<std::string>{"", "bytes=70000-"});
-  }
-  SECTION("a size in the headers that contradicts the listing") {
-    f.claimed_size = kShard1.size() + 1;
-    hub.set_fault("model", "org/tiny", shard, f);
-    fails_with("the Hub gives two sizes");
-    CHECK(ranges_sent().empty());
-  }
-  SECTION("a body longer than announced") {
-    f.served_size = kShard1.size() + 10;
-    hub.set_fault("model", "org/tiny", shard, f);
-    fails_with("more than the 200000 bytes");
-    CHECK_FALSE(fs::exists(repo_dir / "blobs" / (test::sha256_hex(kShard1) + ".incomplete")));
-  }
-  SECTION("a body that stays shorter than announced") {
-    f.served_size = 120'000;
-    hub.set_fault("model", "org/tiny", shard, f);
-    fails_with("size mismatch: the Hub announced 200000 bytes but the server has only bytes */120000");
-  }
-  SECTION("a sha256 mismatch") {
-    f.corrupt = true;
-    hub.set_fault("model", "org/tiny", shard, f);
-    fails_with("checksum mismatch: the download's sha256 is");
-    CHECK_FALSE(fs::exists(repo_dir / "blobs" / (test::sha256_hex(kShard1) + ".incomplete")));
-  }
-  SECTION("a regular file whose content does not match its git oid") {
-    f.corrupt = true;
-    hub.set_fault("model", "org/tiny", "tokenizer.json", f);
-    CHECK_THAT(error_of([&] { download_snapshot(repo("org/tiny"), o); }), Contains("git blob sha1"));
-    CHECK_FALSE(fs::exists(repo_dir / "blobs" / test::git_blob_oid(files.at("tokenizer.json"))));
-  }
-  SECTION("a dropped regular file from the Hub itself is resumed") {
-    f.drops = 1;
-    f.drop_after = 10;
-    hub.set_fault("model", "org/tiny", "model.safetensors.index.json", f);
-    succeeds();
-    CHECK(hub.count("hub", "GET", "model.safetensors.index.json") == 2);
+    CHECK(succeeds().bytes_downloaded == needed);
   }
   SECTION("a response slower than the read timeout is retried") {
     o.read_timeout_s = 0.2;
+    Fault f;
     f.slow_ms = 600;
     f.slow_responses = 1;
     hub.set_fault("model", "org/tiny", shard, f);
     succeeds();
     CHECK(ranges_sent().size() == 2);
   }
-  SECTION("a slow response within the timeout just takes longer") {
-    f.slow_ms = 2;
-    f.slow_chunk = 20'000;
-    hub.set_fault("model", "org/tiny", shard, f);
-    succeeds();
-    CHECK(ranges_sent().size() == 1);
+  SECTION("a regular file whose content does not match its git oid") {
+    Fault f;
+    f.corrupt = true;
+    hub.set_fault("model", "org/tiny", "tokenizer.json", f);
+    CHECK_THROWS_WITH(download_snapshot(repo("org/tiny"), o), Contains("git blob sha1"));
+    CHECK_FALSE(fs::exists(repo_dir / "blobs" / test::git_blob_oid(files.at("tokenizer.json"))));
   }
-  SECTION("HEAD failures are retried") {
-    f.head_errors = 2;
-    hub.set_fault("model", "org/tiny", shard, f);
+  SECTION("a dropped regular file from the Hub itself is resumed") {
+    Fault f;
+    f.drops = 1;
+    f.drop_after = 10;
+    hub.set_fault("model", "org/tiny", "model.safetensors.index.json", f);
     succeeds();
+    CHECK(hub.count("hub", "GET", "model.safetensors.index.json") == 2);
   }
   SECTION("the first failure cancels the other downloads") {
-    f.status_errors = 1000;
-    f.status = 404;
-    hub.set_fault("model", "org/tiny", shard, f);
+    Fault missing;
+    missing.status_errors = 1000;
+    missing.status = 404;
+    hub.set_fault("model", "org/tiny", shard, missing);
     Fault slow;
     slow.slow_ms = 50;
     hub.set_fault("model", "org/tiny", "model-00002-of-00002.safetensors", slow);  // 37 chunks: ~1.9 s
@@ -503,11 +479,10 @@ TEST_CASE("offline mode serves the cache and refuses what is missing", "[hub_dow
   CHECK(hub.requests().empty());
   DownloadOptions all = repo("org/tiny");
   all.all = true;
-  const std::string partial = error_of([&] { download_snapshot(all, o); });
-  CHECK_THAT(partial, Contains("lacks 6 of the 14 files wanted"));  // judged by the cached listing
-  CHECK_THAT(partial, Contains("HF_HUB_OFFLINE"));
-  CHECK_THAT(error_of([&] { download_snapshot(repo("org/other"), o); }), Contains("HF_HUB_OFFLINE is set"));
-  CHECK_THAT(error_of([&] { download_snapshot(repo("org/tiny@v9"), o); }), Contains("no revision 'v9'"));
+  // Judged by the cached listing.
+  CHECK_THROWS_WITH(download_snapshot(all, o), Contains("lacks 6 of the 14 files wanted") && Contains("HF_HUB_OFFLINE"));
+  CHECK_THROWS_WITH(download_snapshot(repo("org/other"), o), Contains("HF_HUB_OFFLINE is set"));
+  CHECK_THROWS_WITH(download_snapshot(repo("org/tiny@v9"), o), Contains("no revision 'v9'"));
   CHECK(hub.requests().empty());
 }
 
@@ -538,7 +513,7 @@ TEST_CASE("a cache that cannot be written is an IoError and nothing is left behi
   write(tmp.path() / "file", "not a directory");
   const HubOptions o = options_for(hub, tmp.path() / "file" / "hub");
   CHECK_THROWS_AS(download_snapshot(repo("org/tiny"), o), IoError);
-  CHECK_THAT(error_of([&] { download_snapshot(repo("org/tiny"), o); }), Contains("cannot create directory"));
+  CHECK_THROWS_WITH(download_snapshot(repo("org/tiny"), o), Contains("cannot create directory"));
   CHECK(files_under(tmp.path()) == std::vector<std::string>{"file"});
 }
 
@@ -554,7 +529,7 @@ TEST_CASE("HTTPS works with Debian's cpp-httplib when the certificate is trusted
   const char* old = std::getenv("SSL_CERT_FILE");
   const std::string saved = old ? old : "";
   ::unsetenv("SSL_CERT_FILE");
-  CHECK_THAT(error_of([&] { download_snapshot(repo("org/tiny"), o); }), Contains("TLS certificate of"));
+  CHECK_THROWS_WITH(download_snapshot(repo("org/tiny"), o), Contains("TLS certificate of"));
   ::setenv("SSL_CERT_FILE", t.ca_file.c_str(), 1);
   const DownloadResult r = download_snapshot(repo("org/tiny"), o);
   if (old) ::setenv("SSL_CERT_FILE", saved.c_str(), 1);
@@ -609,14 +584,14 @@ TEST_CASE("resolve_model_location: a local path wins, then the cache, then the H
   HubOptions o = options_for(hub, tmp.path() / "cache");
   fs::create_directories(tmp.path() / "local");
   CHECK(resolve_model_location((tmp.path() / "local").string(), o) == tmp.path() / "local");
-  CHECK_THAT(error_of([&] { resolve_model_location((tmp.path() / "nope").string(), o); }),
+  CHECK_THROWS_WITH(resolve_model_location((tmp.path() / "nope").string(), o),
              Contains("no such file or directory"));
-  CHECK_THAT(error_of([&] { resolve_model_location("builtin:tiny-moe", o); }),
+  CHECK_THROWS_WITH(resolve_model_location("builtin:tiny-moe", o),
              Contains("neither an existing file or directory nor a Hub model id"));
 
   HubOptions offline = o;
   offline.offline = true;
-  CHECK_THAT(error_of([&] { resolve_model_location("org/tiny", offline); }), Contains("HF_HUB_OFFLINE is set"));
+  CHECK_THROWS_WITH(resolve_model_location("org/tiny", offline), Contains("HF_HUB_OFFLINE is set"));
   const fs::path dir = resolve_model_location("org/tiny", o);
   CHECK(files_under(dir) == kNeeded);
   hub.clear_requests();
@@ -625,7 +600,7 @@ TEST_CASE("resolve_model_location: a local path wins, then the cache, then the H
   CHECK(hub.requests().empty());  // a complete cached snapshot needs no network
 
   fs::remove(dir / "model-00002-of-00002.safetensors");  // incomplete: fetched again
-  CHECK_THAT(error_of([&] { resolve_model_location("org/tiny", offline); }), Contains("model-00002-of-00002"));
+  CHECK_THROWS_WITH(resolve_model_location("org/tiny", offline), Contains("model-00002-of-00002"));
   CHECK(resolve_model_location("org/tiny", o) == dir);
   CHECK(hub.count("cdn", "GET", "") == 0);  // its blob was still there: only the link was missing
   CHECK(fs::exists(dir / "model-00002-of-00002.safetensors"));
@@ -633,11 +608,7 @@ TEST_CASE("resolve_model_location: a local path wins, then the cache, then the H
 
 TEST_CASE("cache list and cache rm", "[hub_download]") {
   TestHub hub;
-  auto files = model_files();
-  const std::string c1 = hub.add_commit("model", "org/tiny", files);
-  files["config.json"] = R"({"model_type": "qwen3_moe", "v": 2})";
-  const std::string c2 = hub.add_commit("model", "org/tiny", files);
-  hub.add_ref("model", "org/tiny", "v1", c1);
+  const auto [c1, c2, files] = add_two_commits(hub, "v1");
   hub.add_commit("dataset", "org/data", {{"a.txt", "abc"}});
   test::TempDir tmp;
   const HubOptions o = options_for(hub, tmp.path());
@@ -678,7 +649,7 @@ TEST_CASE("cache list and cache rm", "[hub_download]") {
   remove_from_cache(parse_repo_spec("org/tiny"), tmp.path());
   CHECK_FALSE(fs::exists(tmp.path() / "models--org--tiny"));
   CHECK_FALSE(fs::exists(tmp.path() / ".locks" / "models--org--tiny"));
-  CHECK_THAT(error_of([&] { remove_from_cache(parse_repo_spec("org/tiny"), tmp.path()); }), Contains("is not in the cache"));
-  CHECK_THAT(error_of([&] { remove_from_cache(parse_repo_spec("org/data@nope", RepoType::dataset), tmp.path()); }),
+  CHECK_THROWS_WITH(remove_from_cache(parse_repo_spec("org/tiny"), tmp.path()), Contains("is not in the cache"));
+  CHECK_THROWS_WITH(remove_from_cache(parse_repo_spec("org/data@nope", RepoType::dataset), tmp.path()),
              Contains("no cached revision 'nope'"));
 }
