@@ -92,6 +92,8 @@ TEST_CASE("URLs: parsing, origins, relative redirects and quoting", "[hub]") {
   CHECK(u.origin() == "https://hub.example:8443");
   CHECK(parse_url("https://huggingface.co").origin() == "https://huggingface.co:443");
   CHECK(parse_url("http://127.0.0.1:5000").str() == "http://127.0.0.1:5000/");
+  CHECK(parse_url("http://[::1]:8080/x").origin() == "http://[::1]:8080");
+  CHECK(parse_url("http://[::1]:80/x").str() == "http://[::1]/x");
   CHECK_THROWS_WITH(parse_url("ftp://x", "HF_ENDPOINT"), Contains("HF_ENDPOINT"));
   CHECK_THROWS_WITH(parse_url("huggingface.co"), Contains("scheme"));
 

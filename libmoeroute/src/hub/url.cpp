@@ -48,7 +48,9 @@ std::string remove_dot_segments(std::string_view path) {
 
 }  // namespace
 
-std::string Url::origin() const { return fmt::format("{}://{}:{}", scheme, host, port); }
+std::string Url::origin() const {
+  return fmt::format("{}://{}:{}", scheme, host.find(':') != std::string::npos ? "[" + host + "]" : host, port);
+}
 
 std::string Url::str() const {
   const bool default_p = port == default_port(scheme);
