@@ -146,7 +146,7 @@ struct TestHub::State {
   void record(const std::string& server, const httplib::Request& req, int status) {
     std::lock_guard<std::mutex> lock(mutex);
     log.push_back({server, req.method, req.target, req.get_header_value("Range"), req.get_header_value("Authorization"),
-                   status});
+                   req.get_header_value("User-Agent"), status});
   }
 
   static void error(httplib::Response& res, int status, const std::string& code, const std::string& message) {
@@ -231,7 +231,7 @@ struct TestHub::State {
     nlohmann::json out = nlohmann::json::array();
     for (const HubRequest& r : log)
       out.push_back({{"server", r.server}, {"method", r.method}, {"target", r.target}, {"range", r.range},
-                     {"authorization", r.authorization}, {"status", r.status}});
+                     {"authorization", r.authorization}, {"user_agent", r.user_agent}, {"status", r.status}});
     return out.dump();
   }
 

@@ -41,6 +41,7 @@ struct HubRequest {
   std::string target;         ///< path and query as sent
   std::string range;          ///< the Range header, if any
   std::string authorization;  ///< the Authorization header, if any
+  std::string user_agent;     ///< the User-Agent header
   int status = 0;             ///< the status answered
 };
 

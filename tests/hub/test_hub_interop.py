@@ -136,6 +136,38 @@ print(json.dumps({{"files": files, "snapshot": snap, "whole": whole, "warnings":
                        f"print(json.dumps(snapshot_download({REPO!r})))", self.env(cache, HF_HUB_OFFLINE=1))
         self.assertEqual(whole, snapshot)
 
+    def test_ConcurrentWithPython(self):
+        # Both clients fetch the same slow blobs into one cache at once: the per-blob lock
+        # (.locks/…/<etag>.lock, flock) makes one wait for the other, so each body is sent once.
+        self.hub.close()
+        self.hub = TestHubProcess(TEST_HUB, "--repo", f"model:{REPO}={CHECKPOINT}",
+                                  "--slow", f"model:{REPO}:model-00001-of-00002.safetensors=50",
+                                  "--slow", f"model:{REPO}:model-00002-of-00002.safetensors=50")
+        cache = self.tmp / "cache"
+        env = self.env(cache)
+        code = f"from huggingface_hub import snapshot_download; import json; print(json.dumps(snapshot_download({REPO!r})))"
+        procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True),
+                 subprocess.Popen([str(MOEROUTE), "download", REPO, "--all"], env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)]
+        outs = [p.communicate(timeout=300) for p in procs]
+        for p, (out, err) in zip(procs, outs):
+            self.assertEqual(p.returncode, 0, err)
+        self.assertEqual(json.loads(outs[0][0].strip().splitlines()[-1]), outs[1][0].strip())
+        snapshot = Path(outs[1][0].strip())
+        for f in Path(CHECKPOINT).iterdir():
+            self.assertEqual((snapshot / f.name).read_bytes(), f.read_bytes())
+        log = self.hub.requests()
+        cdn_gets = [q["target"] for q in log if q["server"] == "cdn" and q["method"] == "GET"]
+        self.assertEqual(len(cdn_gets), len(set(cdn_gets)), cdn_gets)  # no blob body was sent twice
+        # Both asked for the first shard before it was complete (a finished snapshot link makes
+        # huggingface_hub skip the HEAD), so one of them waited on the other's lock.
+        heads = [q["user_agent"] for q in log if q["method"] == "HEAD" and "model-00001-of-00002" in q["target"]]
+        self.assertTrue(any(ua.startswith("moeroute/") for ua in heads), heads)
+        self.assertTrue(any("hf_hub/" in ua for ua in heads), heads)
+        blobs = [p.name for p in (cache / "models--moeroute-test--qwen3-moe-golden" / "blobs").iterdir()]
+        self.assertFalse([b for b in blobs if "incomplete" in b], blobs)
+
     def test_SameLayoutAsPython(self):
         # Besides the checkpoint: nested directories (links with more "../") and a dataset.
         nested = self.tmp / "nested"
