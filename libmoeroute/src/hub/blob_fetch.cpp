@@ -151,7 +151,7 @@ class Transfer {
   [[noreturn]] void give_up(const std::string& why, const PartialFile& part, int attempts) const {
     throw HubUnavailableError(fmt::format("{}: download failed after {} attempts: {}; the {} received so far are kept "
                                           "in {} and the next run resumes from there",
-                                          job_.file.path, attempts, why, format_bytes(received_before_fail_),
+                                          job_.file.path, attempts, why, format_bytes(part.size()),
                                           part.path().string()));
   }
 
@@ -162,7 +162,6 @@ class Transfer {
   const std::atomic<bool>& cancel_;
   const FetchJob& job_;
   std::uint64_t size_;
-  std::uint64_t received_before_fail_ = 0;
 };
 
 std::uint64_t Transfer::run(PartialFile& part, Digest& digest, std::string location, const Expected& expected) {
@@ -232,7 +231,6 @@ std::uint64_t Transfer::run(PartialFile& part, Digest& digest, std::string locat
                                       format_bytes(part.size()), format_bytes(size_), backoff.attempts()));
         continue;
       }
-      received_before_fail_ = part.size();
       give_up(e.what(), part, backoff.attempts());
     }
     if (r.status == 206 || r.status == 200) {
@@ -269,7 +267,6 @@ std::uint64_t Transfer::run(PartialFile& part, Digest& digest, std::string locat
         reporter_.message(fmt::format("{}: HTTP {}; retrying (attempt {})", name, r.status, backoff.attempts()));
         continue;
       }
-      received_before_fail_ = part.size();
       give_up(fmt::format("HTTP {}", r.status), part, backoff.attempts());
     }
     if ((r.status == 401 || r.status == 403 || r.status == 404 || r.status == 410) && !refreshed &&
