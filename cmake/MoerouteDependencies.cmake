@@ -5,6 +5,13 @@ find_package(nlohmann_json 3.10 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+# Debian's cpp-httplib is a compiled library; its pkg-config flags (CPPHTTPLIB_OPENSSL_SUPPORT,
+# ZLIB, BROTLI) must be used so our view of its classes matches the build: that is also what
+# turns HTTPS on. OpenSSL provides TLS underneath and the SHA-256 of download verification.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+find_package(OpenSSL REQUIRED)
+set(THREADS_PREFER_PTHREAD_FLAG ON)
+find_package(Threads REQUIRED)
 
 if(MOEROUTE_WITH_TORCH)
   find_package(Torch REQUIRED)

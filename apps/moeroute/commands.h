@@ -10,6 +10,8 @@ namespace moeroute::cli {
 void add_diff_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_detokenize_command(CLI::App& app);
+void add_download_command(CLI::App& app);
+void add_cache_command(CLI::App& app);
 void add_record_command(CLI::App& app);
 void add_compare_command(CLI::App& app);
 

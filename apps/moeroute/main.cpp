@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   moeroute::cli::add_diff_command(app);
   moeroute::cli::add_tokenize_command(app);
   moeroute::cli::add_detokenize_command(app);
+  moeroute::cli::add_download_command(app);
+  moeroute::cli::add_cache_command(app);
   moeroute::cli::add_compare_command(app);
   moeroute::cli::add_record_command(app);
 

@@ -7,6 +7,7 @@
 #include <functional>
 #include <set>
 
+#include "fp_tolerance.h"
 #include "golden_util.h"
 #include "moeroute/chat_template.h"
 #include "moeroute/error.h"
@@ -99,8 +100,13 @@ TEST_CASE("tiny-gpt-oss: 40 cached decode steps past the sliding window equal fu
   const auto forced = score(*fresh, prompt, gen.generated_ids);  // one forward over everything
   const auto& t = gen.trace;
   REQUIRE(forced.trace.router_logits.size() == t.router_logits.size());
-  CHECK(max_diff(t.router_logits, forced.trace.router_logits) <= 1e-5);
-  CHECK(forced.trace.topk_ids == t.topk_ids);
+  // Longest reduction: attention over the whole row (full-attention layers), else hidden size 64.
+  const int64_t n = std::max<int64_t>(64, static_cast<int64_t>(prompt.size() + gen.generated_ids.size()));
+  const int chained = 4 * test::kReductionsPerLayer;
+  const double tol = test::fp32_reorder_tolerance(test::max_abs(forced.trace.router_logits), n, chained);
+  CHECK(max_diff(t.router_logits, forced.trace.router_logits) <= tol);
+  CHECK(test::topk_agree_outside_ties(t.topk_ids, forced.trace.topk_ids, forced.trace.router_logits, t.top_k,
+                                      t.num_experts, tol));
   // Every step's logits from the cache equal a full forward over the same row.
   std::vector<int64_t> row = prompt;
   for (size_t s = 0; s + 1 < gen.generated_ids.size(); s += 7) {
@@ -109,7 +115,8 @@ TEST_CASE("tiny-gpt-oss: 40 cached decode steps past the sliding window equal fu
     const auto cached = m->forward({{r}, {0}, true, {}}, nullptr).logits[0];
     const auto full = fresh->forward({{r}, {static_cast<int64_t>(r.size())}, true, {}}, nullptr).logits[0];
     INFO("step " << s);
-    CHECK(max_diff(cached, full) <= 1e-5);
+    // The final logits add one more reduction (lm_head over the hidden size).
+    CHECK(max_diff(cached, full) <= test::fp32_reorder_tolerance(test::max_abs(full), n, chained + 1));
   }
 }
 
@@ -123,8 +130,15 @@ TEST_CASE("tiny-gpt-oss: a padded batch of two equals each row alone", "[gpt_oss
   const auto alone1 = generate(*m, {p1}, opts)[0];
   CHECK(both[0].generated_ids == alone0.generated_ids);
   CHECK(both[1].generated_ids == alone1.generated_ids);
-  CHECK(max_diff(both[0].trace.router_logits, alone0.trace.router_logits) <= 1e-5);
-  CHECK(max_diff(both[1].trace.router_logits, alone1.trace.router_logits) <= 1e-5);
+  // Padding changes GEMM shapes, hence summation order: the reorder bound over 4 layers, the longest
+  // reduction being attention over the longer row (or hidden size 64).
+  for (int r = 0; r < 2; ++r) {
+    const auto& alone = r == 0 ? alone0 : alone1;
+    const int64_t n = std::max<int64_t>(64, alone.trace.num_positions);
+    const double tol =
+        test::fp32_reorder_tolerance(test::max_abs(alone.trace.router_logits), n, 4 * test::kReductionsPerLayer);
+    CHECK(max_diff(both[static_cast<size_t>(r)].trace.router_logits, alone.trace.router_logits) <= tol);
+  }
   // Stop tokens end one row early while the other goes on.
   opts.stop_token_ids = {both[0].generated_ids[3]};
   const auto stopped = generate(*m, {p0, p1}, opts);

@@ -19,8 +19,10 @@ namespace moeroute {
 
 /// Makes a built-in model ("builtin:NAME").
 using BuiltinFactory = std::function<std::unique_ptr<CausalLM>(const ModelOptions&)>;
-/// Makes a model from a Hugging Face checkpoint directory whose config.json has a given model_type.
-using CheckpointFactory = std::function<std::unique_ptr<CausalLM>(const std::filesystem::path& dir, const ModelOptions&)>;
+/// Makes a model from a Hugging Face checkpoint directory whose config.json has a given model_type;
+/// `model_id` is what traces call it (the directory as given, or the Hub id it was resolved from).
+using CheckpointFactory = std::function<std::unique_ptr<CausalLM>(const std::filesystem::path& dir,
+                                                                  const std::string& model_id, const ModelOptions&)>;
 /// Makes a model from a file (a TorchScript export).
 using FileFactory = std::function<std::unique_ptr<CausalLM>(const std::filesystem::path& file, const ModelOptions&)>;
 
@@ -63,8 +65,10 @@ void ensure_model_backends();
 std::vector<std::string> builtin_model_names();
 
 /// Loads `spec`: "builtin:NAME", a Hugging Face checkpoint directory (config.json's model_type picks
-/// the native family) or a model file (TorchScript export, configured from its sidecar; docs/export.md).
-/// A relative path is relative to the current directory. Throws InputError when nothing by that
+/// the native family), a model file (TorchScript export, configured from its sidecar;
+/// docs/export.md), or a Hub id "org/name[@revision]" that is no local path (found in the Hugging
+/// Face cache, downloaded there when missing unless HF_HUB_OFFLINE: moeroute/hub.h). A relative
+/// path is relative to the current directory. Throws InputError when nothing by that
 /// name exists (naming what was expected) or the model is damaged, and UnsupportedError for a
 /// model_type moeroute cannot run natively (pointing at the TorchScript route).
 std::unique_ptr<CausalLM> load_model(const std::string& spec, const ModelOptions& options = {});

@@ -13,6 +13,7 @@ namespace {
 
 using LoadBuiltin = std::unique_ptr<CausalLM> (*)(const ModelOptions&);
 using LoadPath = std::unique_ptr<CausalLM> (*)(const std::filesystem::path&, const ModelOptions&);
+using LoadCheckpoint = std::unique_ptr<CausalLM> (*)(const std::filesystem::path&, const std::string&, const ModelOptions&);
 
 // Every factory applies the process-wide thread option before it builds anything.
 BuiltinFactory with_threads(LoadBuiltin load) {
@@ -21,10 +22,16 @@ BuiltinFactory with_threads(LoadBuiltin load) {
     return load(o);
   };
 }
-std::function<std::unique_ptr<CausalLM>(const std::filesystem::path&, const ModelOptions&)> with_threads(LoadPath load) {
+FileFactory with_threads(LoadPath load) {
   return [load](const std::filesystem::path& p, const ModelOptions& o) {
     apply_thread_option(o);
     return load(p, o);
+  };
+}
+CheckpointFactory with_threads(LoadCheckpoint load) {
+  return [load](const std::filesystem::path& p, const std::string& id, const ModelOptions& o) {
+    apply_thread_option(o);
+    return load(p, id, o);
   };
 }
 

@@ -30,11 +30,12 @@ std::vector<int64_t> generation_eos(const std::filesystem::path& dir) {
 
 }  // namespace
 
-std::unique_ptr<CausalLM> load_native_checkpoint(const std::filesystem::path& dir, const ModelOptions& options) {
+std::unique_ptr<CausalLM> load_native_checkpoint(const std::filesystem::path& dir, const std::string& model_id,
+                                                 const ModelOptions& options) {
   const HfModelConfig config = load_hf_config(dir);
   const auto& base = decoder_config(config);
   NativeModelMeta meta;
-  meta.model_id = dir.string();
+  meta.model_id = model_id;
   meta.what = dir.string();
   meta.tokenizer = options.tokenizer;
   std::error_code ec;

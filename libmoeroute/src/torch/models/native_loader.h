@@ -11,7 +11,9 @@ namespace moeroute::detail {
 /// A Hugging Face checkpoint directory: config.json selects the family; weights from
 /// model.safetensors or the sharded index; tokenizer.json when present (or options.tokenizer);
 /// stop tokens from config.json and generation_config.json.
-std::unique_ptr<CausalLM> load_native_checkpoint(const std::filesystem::path& dir, const ModelOptions& options);
+/// `model_id` names the model in traces and errors' first words (the directory or its Hub id).
+std::unique_ptr<CausalLM> load_native_checkpoint(const std::filesystem::path& dir, const std::string& model_id,
+                                                 const ModelOptions& options);
 
 /// builtin:tiny-qwen3-moe — a small Qwen3-MoE with deterministic weights, loaded through the same
 /// code as a checkpoint (docs/builtin-models.md).
