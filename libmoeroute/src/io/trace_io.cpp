@@ -82,7 +82,11 @@ LogitsDtype parse_logits_dtype(const std::string& name) {
 }
 
 void save_trace(const RouterTrace& trace, const std::filesystem::path& path, const TraceSaveOptions& options) {
-  trace.validate(path.string());
+  write_file_atomic(path, serialize_trace(trace, options, path.string()));
+}
+
+std::string serialize_trace(const RouterTrace& trace, const TraceSaveOptions& options, const std::string& what) {
+  trace.validate(what);
   const int64_t L = trace.num_layers(), T = trace.num_positions, K = trace.top_k, E = trace.num_experts;
 
   SafetensorsWriter w;
@@ -108,7 +112,7 @@ void save_trace(const RouterTrace& trace, const std::filesystem::path& path, con
   }
   if (!trace.physical_to_logical.empty())
     w.add("physical_to_logical", Dtype::I32, {L, E}, as_bytes(trace.physical_to_logical));
-  write_file_atomic(path, w.serialize());
+  return w.serialize();
 }
 
 RouterTrace load_trace(const std::filesystem::path& path) {
