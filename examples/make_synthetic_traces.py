@@ -25,7 +25,8 @@ def write_safetensors(path, tensors, metadata):
     offset, blobs = 0, []
     for name, arr in tensors.items():
         arr = np.ascontiguousarray(arr)
-        dtype = {np.dtype("int32"): "I32", np.dtype("int64"): "I64", np.dtype("float32"): "F32"}[arr.dtype]
+        dtype = {np.dtype("int32"): "I32", np.dtype("int64"): "I64", np.dtype("float32"): "F32",
+                 np.dtype("uint8"): "U8"}[arr.dtype]
         header[name] = {"dtype": dtype, "shape": list(arr.shape), "data_offsets": [offset, offset + arr.nbytes]}
         offset += arr.nbytes
         blobs.append(arr.astype(arr.dtype.newbyteorder("<")).tobytes())

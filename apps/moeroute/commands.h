@@ -10,6 +10,10 @@ namespace moeroute::cli {
 void add_diff_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_detokenize_command(CLI::App& app);
+void add_dataset_command(CLI::App& app);
+void add_stats_command(CLI::App& app);
+void add_export_command(CLI::App& app);
+void add_merge_command(CLI::App& app);
 #if MOEROUTE_WITH_TORCH
 void add_record_command(CLI::App& app);
 void add_compare_command(CLI::App& app);
