@@ -56,7 +56,7 @@ std::string stats_json(const StatsReport& r) {
   j["top_k"] = r.top_k;
   j["num_layers"] = r.layers.size();
   j["tokens"] = r.tokens;
-  j["samples"] = r.samples;
+  j["num_samples"] = r.samples;
   j["sources"] = r.sources;
   j["log_base"] = 2;
   j["fixed_point_bits"] = kStatsFixedPointBits;
