@@ -13,8 +13,8 @@ from scipy.spatial.distance import jensenshannon
 
 
 def concat(chunks):
-    """All chunks' rows side by side; sequences keyed by (source, id)."""
-    keys, labels, losses, num_tokens = [], {}, {}, {}
+    """All chunks' rows side by side; samples keyed by (source, id), numbered in key order."""
+    labels, losses, num_tokens = {}, {}, {}
     for c in chunks:
         T = c["topk_ids"].shape[1]
         seq = c.get("sequence_ids", np.zeros(T, np.int64))
@@ -23,11 +23,18 @@ def concat(chunks):
             labels[key] = c["labels"].get(int(s), "")
             losses[key] = c["losses"].get(int(s))
             num_tokens[key] = c["num_tokens"].get(int(s), T)
-        keys.append([(c["source"], int(s)) for s in seq])
+    order = sorted(labels)
+    number = {k: i for i, k in enumerate(order)}
+    sample = []
+    for c in chunks:
+        T = c["topk_ids"].shape[1]
+        seq = c.get("sequence_ids", np.zeros(T, np.int64))
+        ids, inv = np.unique(seq, return_inverse=True)
+        sample.append(np.array([number[(c["source"], int(s))] for s in ids], np.int64)[inv])
     out = {
         "topk_ids": np.concatenate([c["topk_ids"] for c in chunks], axis=1),
         "positions": np.concatenate([c.get("positions", np.arange(c["topk_ids"].shape[1])) for c in chunks]),
-        "keys": [k for ks in keys for k in ks],
+        "sample": np.concatenate(sample), "keys": order,
         "labels": labels, "losses": losses, "num_tokens": num_tokens,
     }
     for name in ("gate_weights", "router_logits"):
@@ -35,10 +42,6 @@ def concat(chunks):
             out[name] = np.concatenate([c[name] for c in chunks], axis=1)
     if all("token_ids" in c for c in chunks):
         out["token_ids"] = np.concatenate([c["token_ids"] for c in chunks])
-        out["token_text"] = {}
-        for c in chunks:
-            for t, s in zip(c["token_ids"], c.get("token_text", [])):
-                out["token_text"].setdefault(int(t), s)
     return out
 
 
@@ -91,10 +94,8 @@ def compute(chunks, E, capacity_factors=(1.0, 1.25), capacity_group=0, position_
     r["counts"], r["top1"] = counts, top1
     if "gate_weights" in d:
         w = d["gate_weights"].astype(np.float64)
-        wsum = np.zeros((L, E))
-        for l in range(L):
-            np.add.at(wsum[l], ids[l].reshape(-1), w[l].reshape(-1))
-        r["weight_sum"] = wsum
+        r["weight_sum"] = np.stack([np.bincount(ids[l].reshape(-1), weights=w[l].reshape(-1), minlength=E)
+                                    for l in range(L)])
         r["entropy_topk"] = [summary(weights_entropy_bits(w[l]), math.log2(K), bins) for l in range(L)]
         r["entropy_topk_rows"] = np.stack([weights_entropy_bits(w[l]) for l in range(L)])
     if "router_logits" in d:
@@ -112,19 +113,17 @@ def compute(chunks, E, capacity_factors=(1.0, 1.25), capacity_group=0, position_
                                                                                                "dominant", "")))
 
     # Capacity overflow per group (a sequence, or windows of capacity_group positions in it).
-    keys = d["keys"]
-    group_of = {}
-    gidx = np.empty(T, np.int64)
-    for t, (k, p) in enumerate(zip(keys, d["positions"])):
-        g = (k, int(p) // capacity_group if capacity_group else 0)
-        gidx[t] = group_of.setdefault(g, len(group_of))
-    G = len(group_of)
+    sample = d["sample"]
+    S = len(d["keys"])
+    window = d["positions"] // capacity_group if capacity_group else np.zeros(T, np.int64)
+    groups, gidx = np.unique(sample * (int(window.max()) + 1) + window, return_inverse=True)
+    G = groups.size
+    group_sample = groups // (int(window.max()) + 1)
     sizes = np.bincount(gidx, minlength=G)
     dropped = np.zeros((L, len(capacity_factors)), np.int64)
     group_dropped = np.zeros((G, len(capacity_factors)), np.int64)
     for l in range(L):
-        gc = np.zeros((G, E), np.int64)
-        np.add.at(gc, (np.repeat(gidx, K), ids[l].reshape(-1)), 1)
+        gc = np.bincount(np.repeat(gidx, K) * E + ids[l].reshape(-1), minlength=G * E).reshape(G, E)
         for f, cf in enumerate(capacity_factors):
             cap = np.ceil(cf * K * sizes / E)
             over = np.maximum(0, gc - cap[:, None]).sum(1).astype(np.int64)
@@ -155,37 +154,43 @@ def compute(chunks, E, capacity_factors=(1.0, 1.25), capacity_group=0, position_
                                  "normalised_mi": mi / hb if hb > 0 else 0.0, "accuracy": C.max(1).sum() / T,
                                  "baseline_accuracy": C.sum(0).max() / T})
 
-    # Token → expert.
+    # Token → expert: per layer a [vocabulary, experts] count table, every expert at once.
     if "token_ids" in d:
         tok = d["token_ids"]
         vocab, inv = np.unique(tok, return_inverse=True)
-        occ = np.bincount(inv, minlength=vocab.size)
+        V = vocab.size
+        occ = np.bincount(inv, minlength=V)
+        eligible = occ >= min_token_count
         r["token_experts"] = []
         for l in range(L):
-            table = np.zeros((vocab.size, E), np.int64)
-            np.add.at(table, (np.repeat(inv, K), ids[l].reshape(-1)), 1)
+            table = np.bincount(np.repeat(inv, K) * E + ids[l].reshape(-1), minlength=V * E).reshape(V, E)
+            n = table.sum(0)
+            p = table / np.maximum(n, 1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                h = -np.where(table > 0, p * np.log2(np.where(table > 0, p, 1)), 0).sum(0)
+            # Rows are in token-id order (np.unique), so a stable sort breaks ties by lower id.
+            by_count = np.argsort(-table, axis=0, kind="stable")[:top_n]
+            share = np.where(eligible[:, None] & (table > 0), table / occ[:, None], -1.0)
+            by_share = np.argsort(-share, axis=0, kind="stable")[:top_n]
             for e in range(E):
-                col = table[:, e]
-                present = np.nonzero(col)[0]
-                n = col.sum()
-                by_count = present[np.lexsort((vocab[present], -col[present]))][:top_n]
-                elig = present[occ[present] >= min_token_count]
-                share = col[elig] / occ[elig]
-                by_share = elig[np.lexsort((vocab[elig], -share))][:top_n]
+                top = [v for v in by_count[:, e] if table[v, e] > 0]
+                spec = [v for v in by_share[:, e] if share[v, e] >= 0]
                 r["token_experts"].append({
-                    "layer": l, "expert": e, "assignments": int(n), "distinct_tokens": int(present.size),
-                    "vocab_entropy": entropy_of(col),
-                    "top_tokens": [(int(vocab[v]), int(col[v]), int(occ[v])) for v in by_count],
-                    "specialised_tokens": [(int(vocab[v]), int(col[v]), int(occ[v])) for v in by_share]})
+                    "layer": l, "expert": e, "assignments": int(n[e]), "distinct_tokens": int((table[:, e] > 0).sum()),
+                    "vocab_entropy": float(h[e]),
+                    "top_tokens": [(int(vocab[v]), int(table[v, e]), int(occ[v])) for v in top],
+                    "specialised_tokens": [(int(vocab[v]), int(table[v, e]), int(occ[v])) for v in spec]})
 
     # Per dataset label and per sample.
-    label_of_row = np.array([d["labels"][k] for k in keys])
+    keys = d["keys"]
+    sample_label = np.array([d["labels"][k] for k in keys])
+    label_of_row = sample_label[sample]
     r["datasets"] = {}
     for lab in sorted(set(d["labels"].values())):
         rows = label_of_row == lab
         n = int(rows.sum())
         c = np.stack([np.bincount(ids[l][rows].reshape(-1), minlength=E) for l in range(L)])
-        samples = [k for k in d["labels"] if d["labels"][k] == lab]
+        samples = [k for k in keys if d["labels"][k] == lab]
         losses = [d["losses"][k] for k in samples if d["losses"][k] is not None]
         pred = [max(d["num_tokens"][k] - 1, 0) for k in samples if d["losses"][k] is not None]
         x = {"samples": len(samples), "tokens": n, "utilisation": c / (n * K), "counts": c,
@@ -203,16 +208,20 @@ def compute(chunks, E, capacity_factors=(1.0, 1.25), capacity_group=0, position_
             j = [jensenshannon(r["datasets"][a]["utilisation"][l], r["datasets"][b]["utilisation"][l], base=2) ** 2
                  for l in range(L)]
             r["dataset_divergence"][(a, b)] = (j, float(np.mean(j)))
+    tokens = np.bincount(sample, minlength=S)
+    per_sample = {}
+    for kind in ("entropy_full", "entropy_topk"):
+        if kind + "_rows" in r:
+            per_sample[kind] = np.bincount(sample, weights=r[kind + "_rows"].sum(0), minlength=S) / (tokens * L)
+    sample_dropped = np.zeros((S, len(capacity_factors)))
+    for f in range(len(capacity_factors)):
+        sample_dropped[:, f] = np.bincount(group_sample, weights=group_dropped[:, f], minlength=S)
     r["samples"] = {}
-    for k in sorted(d["labels"]):
-        rows = np.array([kk == k for kk in keys])
-        x = {"tokens": int(rows.sum()), "label": d["labels"][k], "loss": d["losses"][k]}
-        if "entropy_full_rows" in r:
-            x["entropy_full_mean"] = float(r["entropy_full_rows"][:, rows].mean())
-        if "entropy_topk_rows" in r:
-            x["entropy_topk_mean"] = float(r["entropy_topk_rows"][:, rows].mean())
-        gs = [g for (gk, gw), g in group_of.items() if gk == k]
-        x["overflow"] = (group_dropped[gs].sum(0) / (x["tokens"] * K * L)).tolist()
+    for i, k in enumerate(keys):
+        x = {"tokens": int(tokens[i]), "label": d["labels"][k], "loss": d["losses"][k],
+             "overflow": (sample_dropped[i] / (tokens[i] * K * L)).tolist()}
+        for kind, v in per_sample.items():
+            x[kind + "_mean"] = float(v[i])
         r["samples"][k] = x
 
     # Usage over position windows.

@@ -66,6 +66,19 @@ inline __attribute__((always_inline)) float logf_inline(float x) {
   return m + y + fe * 0.693359375f;
 }
 
+constexpr int kBlock = 64;
+
+typedef double V4d __attribute__((vector_size(32)));
+typedef float V4f __attribute__((vector_size(16)));
+
+// Four floats at p as doubles (a macro: a function returning V4d would change ABI by target).
+#define MOEROUTE_V4D(p, out)                    \
+  do {                                          \
+    V4f f_;                                     \
+    std::memcpy(&f_, (p), sizeof f_);           \
+    (out) = __builtin_convertvector(f_, V4d);   \
+  } while (0)
+
 inline double combine(const double* lane) {
   return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
 }
@@ -74,6 +87,11 @@ inline double combine(const double* lane) {
 
 float det_expf(float x) { return expf_inline(x); }
 float det_logf(float x) { return logf_inline(x); }
+
+namespace {
+constexpr double kReciprocalOdd[] = {1.0,      1.0 / 3,  1.0 / 5,  1.0 / 7,  1.0 / 9,  1.0 / 11,
+                                     1.0 / 13, 1.0 / 15, 1.0 / 17, 1.0 / 19, 1.0 / 21, 1.0 / 23};
+}  // namespace
 
 double det_log(double x) {
   // x = m·2^e, m in [√½, √2); ln m = 2·atanh(s), s = (m − 1)/(m + 1), |s| ≤ 0.1716: the series
@@ -90,38 +108,62 @@ double det_log(double x) {
   }
   const double s = (m - 1.0) / (m + 1.0);
   const double s2 = s * s;
-  double term = s, sum = 0.0;
-  for (int k = 1; k <= 23; k += 2) {
-    sum = sum + term / k;
-    term = term * s2;
-  }
+  // s · (1 + s²/3 + s⁴/5 + … + s²²/23), Horner form with constant reciprocals.
+  double sum = 1.0 / 23;
+  for (int k = 21; k >= 1; k -= 2) sum = sum * s2 + kReciprocalOdd[k / 2];
+  sum = sum * s;
   return 2.0 * sum + e * kLn2;
 }
 
-double softmax_entropy_bits(const float* x, int n) {
-  float mx = x[0];
-  for (int i = 1; i < n; ++i) mx = x[i] > mx ? x[i] : mx;
-  if (!(mx - mx == 0.0f)) return std::numeric_limits<double>::quiet_NaN();  // NaN or ±inf maximum
-  // H = ln Z − Σ e_i d_i / Z with d = x − max, e = exp(d), Z = Σ e (nats).
-  double z[kLanes] = {0}, moment[kLanes] = {0};
-  bool nan = false;
+// Two clones: baseline x86-64 and AVX2. Both round every operation the same way (IEEE, no FMA:
+// -ffp-contract=off), so they return the same bits; only the speed differs.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define MOEROUTE_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define MOEROUTE_CLONES
+#endif
+
+MOEROUTE_CLONES double softmax_entropy_bits(const float* x, int n) {
+  // Maximum over fixed lanes (max is exact, so the order does not matter; lanes let it vectorise).
+  float lane_max[kLanes];
+  for (int j = 0; j < kLanes; ++j) lane_max[j] = x[0];
   int i = 0;
   for (; i + kLanes <= n; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) {
-      const float d = x[i + j] - mx;
-      const float e = expf_inline(d);
-      z[j] += static_cast<double>(e);
-      moment[j] += static_cast<double>(e) * static_cast<double>(d);
+    for (int j = 0; j < kLanes; ++j) lane_max[j] = x[i + j] > lane_max[j] ? x[i + j] : lane_max[j];
+  for (int j = 0; i < n; ++i, ++j) lane_max[j] = x[i] > lane_max[j] ? x[i] : lane_max[j];
+  float mx = lane_max[0];
+  for (int j = 1; j < kLanes; ++j) mx = lane_max[j] > mx ? lane_max[j] : mx;
+  if (!(mx - mx == 0.0f)) return std::numeric_limits<double>::quiet_NaN();  // NaN or ±inf maximum
+  // H = ln Z − Σ e_i d_i / Z with d = x − max, e = exp(d), Z = Σ e (nats). Blocks of kBlock
+  // values: exp into a buffer (one vectorised loop), then sums in double over 8 fixed lanes held
+  // in two 4-wide vectors (value i always lands in lane i mod 8; a block is padded with zeros to
+  // a multiple of 8), combined by a fixed tree. GCC's vector extensions keep the lanes explicit,
+  // so every instruction set computes the same sums.
+  alignas(32) float d[kBlock], e[kBlock];
+  V4d z0 = {0, 0, 0, 0}, z1 = z0, m0 = z0, m1 = z0;
+  for (int b = 0; b < n; b += kBlock) {
+    const int m = n - b < kBlock ? n - b : kBlock;
+    for (int k = 0; k < m; ++k) {
+      d[k] = x[b + k] - mx;
+      e[k] = expf_inline(d[k]);
     }
-  for (int j = 0; i < n; ++i, ++j) {
-    const float d = x[i] - mx;
-    const float e = expf_inline(d);
-    z[j] += static_cast<double>(e);
-    moment[j] += static_cast<double>(e) * static_cast<double>(d);
+    const int padded = (m + 7) & ~7;
+    for (int k = m; k < padded; ++k) d[k] = e[k] = 0.0f;
+    for (int k = 0; k < padded; k += 8) {
+      V4d ea, eb, da, db;
+      MOEROUTE_V4D(e + k, ea);
+      MOEROUTE_V4D(e + k + 4, eb);
+      MOEROUTE_V4D(d + k, da);
+      MOEROUTE_V4D(d + k + 4, db);
+      z0 += ea;
+      z1 += eb;
+      m0 += ea * da;
+      m1 += eb * db;
+    }
   }
-  const double zs = combine(z), ms = combine(moment);
-  nan = !(ms - ms == 0.0);  // a NaN logit below the maximum
-  if (nan) return std::numeric_limits<double>::quiet_NaN();
+  const double zs = ((z0[0] + z0[1]) + (z0[2] + z0[3])) + ((z1[0] + z1[1]) + (z1[2] + z1[3]));
+  const double ms = ((m0[0] + m0[1]) + (m0[2] + m0[3])) + ((m1[0] + m1[1]) + (m1[2] + m1[3]));
+  if (!(ms - ms == 0.0)) return std::numeric_limits<double>::quiet_NaN();  // a NaN logit below the maximum
   const double h = det_log(zs) - ms / zs;
   return (h < 0.0 ? 0.0 : h) / kLn2;
 }

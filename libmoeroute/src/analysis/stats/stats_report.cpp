@@ -243,52 +243,51 @@ StatsReport RoutingStats::report() {
     r.cross_layer.push_back(x);
   }
 
-  // Token → expert.
+  // Token → expert. One pass over each layer's table, in token-id order, collects every expert's
+  // (token, count) list; ties in the rankings below then fall to the lower token id.
   if (d.token_table && r.has_tokens) {
-    const size_t V = d.vocab_ids.size();
+    const std::vector<size_t> order = d.vocab_order();
     for (size_t tl = 0; tl < d.token_layers.size(); ++tl) {
       const std::vector<uint32_t>& table = d.token_counts[tl];
+      std::vector<std::vector<std::pair<size_t, int64_t>>> lists(E);  // per expert: (vocabulary row, count)
+      for (size_t v : order)
+        for (size_t e = 0; e < E; ++e)
+          if (const uint32_t c = table[v * E + e]) lists[e].push_back({v, c});
       for (size_t e = 0; e < E; ++e) {
+        const auto& list = lists[e];
         TokenExpertStats t;
         t.layer = d.token_layers[tl];
         t.expert = static_cast<int>(e);
-        std::vector<size_t> present;
-        for (size_t v = 0; v < V; ++v)
-          if (table[v * E + e] > 0) {
-            present.push_back(v);
-            t.assignments += table[v * E + e];
-          }
-        t.distinct_tokens = static_cast<int64_t>(present.size());
+        for (const auto& [v, c] : list) t.assignments += c;
+        t.distinct_tokens = static_cast<int64_t>(list.size());
         double h = 0;
-        for (size_t v : present) {
-          const double p = static_cast<double>(table[v * E + e]) / static_cast<double>(t.assignments);
+        for (const auto& [v, c] : list) {
+          const double p = static_cast<double>(c) / static_cast<double>(t.assignments);
           h -= p * std::log2(p);
         }
         t.vocab_entropy = h;
-        auto share = [&](size_t v) {
+        auto share = [&](const std::pair<size_t, int64_t>& x) {
           TokenShare s;
-          s.token_id = d.vocab_ids[v];
-          s.text = d.vocab_text[v];
-          s.count = table[v * E + e];
-          s.occurrences = d.occurrences[v];
+          s.token_id = d.vocab_ids[x.first];
+          s.text = d.vocab_text[x.first];
+          s.count = x.second;
+          s.occurrences = d.occurrences[x.first];
           s.share_of_expert = ratio(static_cast<double>(s.count), static_cast<double>(t.assignments));
           s.share_of_token = ratio(static_cast<double>(s.count), static_cast<double>(s.occurrences));
           return s;
         };
-        // Vocabulary rows are in token-id order, so stable sorts break ties by lower id.
-        std::vector<size_t> by_count = present;
-        std::stable_sort(by_count.begin(), by_count.end(),
-                         [&](size_t a, size_t b) { return table[a * E + e] > table[b * E + e]; });
-        for (size_t i = 0; i < by_count.size() && i < static_cast<size_t>(top_n); ++i) t.top_tokens.push_back(share(by_count[i]));
-        std::vector<size_t> by_share;
-        for (size_t v : present)
-          if (d.occurrences[v] >= d.options.min_token_count) by_share.push_back(v);
-        // share = count / occurrences compared exactly by cross-multiplication.
-        std::stable_sort(by_share.begin(), by_share.end(), [&](size_t a, size_t b) {
-          return static_cast<Int128>(table[a * E + e]) * d.occurrences[b] > static_cast<Int128>(table[b * E + e]) * d.occurrences[a];
+        const size_t n = static_cast<size_t>(top_n);
+        std::vector<std::pair<size_t, int64_t>> by_count(list);
+        std::stable_sort(by_count.begin(), by_count.end(), [](const auto& x, const auto& y) { return x.second > y.second; });
+        for (size_t i = 0; i < by_count.size() && i < n; ++i) t.top_tokens.push_back(share(by_count[i]));
+        std::vector<std::pair<size_t, int64_t>> by_share;
+        for (const auto& x : list)
+          if (d.occurrences[x.first] >= d.options.min_token_count) by_share.push_back(x);
+        // share = count / occurrences, compared exactly by cross-multiplication.
+        std::stable_sort(by_share.begin(), by_share.end(), [&](const auto& x, const auto& y) {
+          return static_cast<Int128>(x.second) * d.occurrences[y.first] > static_cast<Int128>(y.second) * d.occurrences[x.first];
         });
-        for (size_t i = 0; i < by_share.size() && i < static_cast<size_t>(top_n); ++i)
-          t.specialised_tokens.push_back(share(by_share[i]));
+        for (size_t i = 0; i < by_share.size() && i < n; ++i) t.specialised_tokens.push_back(share(by_share[i]));
         r.token_experts.push_back(std::move(t));
       }
     }

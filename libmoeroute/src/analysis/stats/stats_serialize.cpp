@@ -154,28 +154,13 @@ void StatsStateData::canonicalize() {
   std::set<GroupKey> c2;
   for (const GroupKey& g : closed) c2.insert({snew[static_cast<size_t>(std::get<0>(g))], std::get<1>(g), std::get<2>(g)});
   closed = std::move(c2);
-  // Vocabulary by token id.
-  std::vector<size_t> vorder(vocab_ids.size());
-  std::iota(vorder.begin(), vorder.end(), size_t{0});
-  std::sort(vorder.begin(), vorder.end(), [&](size_t a, size_t b) { return vocab_ids[a] < vocab_ids[b]; });
-  std::vector<int64_t> ids2, occ2;
-  std::vector<std::string> text2;
-  for (size_t i : vorder) {
-    ids2.push_back(vocab_ids[i]);
-    occ2.push_back(occurrences[i]);
-    text2.push_back(std::move(vocab_text[i]));
-  }
-  const auto e = static_cast<size_t>(E);
-  for (auto& table : token_counts) {
-    std::vector<uint32_t> t2(table.size());
-    for (size_t i = 0; i < vorder.size(); ++i) std::copy_n(table.begin() + static_cast<std::ptrdiff_t>(vorder[i] * e), e, t2.begin() + static_cast<std::ptrdiff_t>(i * e));
-    table = std::move(t2);
-  }
-  vocab_ids = std::move(ids2);
-  occurrences = std::move(occ2);
-  vocab_text = std::move(text2);
-  vocab.clear();
-  for (size_t i = 0; i < vocab_ids.size(); ++i) vocab[vocab_ids[i]] = static_cast<int32_t>(i);
+}
+
+std::vector<size_t> StatsStateData::vocab_order() const {
+  std::vector<size_t> order(vocab_ids.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return vocab_ids[a] < vocab_ids[b]; });
+  return order;
 }
 
 }  // namespace detail
@@ -208,7 +193,16 @@ std::string RoutingStats::serialize() {
   doc["token_table"] = d.token_table;
   doc["token_note"] = d.token_note;
   doc["token_layers"] = d.token_layers;
-  doc["vocab_text"] = d.vocab_text;
+  // The vocabulary in token-id order (rows are kept in order of first appearance in memory).
+  const std::vector<size_t> vorder = d.vocab_order();
+  std::vector<int64_t> vocab_ids, occurrences;
+  std::vector<std::string> vocab_text;
+  for (size_t v : vorder) {
+    vocab_ids.push_back(d.vocab_ids[v]);
+    occurrences.push_back(d.occurrences[v]);
+    vocab_text.push_back(d.vocab_text[v]);
+  }
+  doc["vocab_text"] = vocab_text;
 
   detail::Writer w;
   auto entropy = [&](const char* prefix, const std::vector<detail::ValueAcc>& acc) {
@@ -236,10 +230,15 @@ std::string RoutingStats::serialize() {
   w.add("cross_layer", Dtype::I64, d.cross, {static_cast<int64_t>(L > 0 ? L - 1 : 0), iE, iE});
   w.add("window_rows", Dtype::I64, d.window_rows);
   w.add("window_counts", Dtype::I64, d.window_counts, {static_cast<int64_t>(W), iL, iE});
-  w.add("vocab_ids", Dtype::I64, d.vocab_ids);
-  w.add("occurrences", Dtype::I64, d.occurrences);
-  for (size_t i = 0; i < d.token_counts.size(); ++i)
-    w.add(fmt::format("token_counts.{}", d.token_layers[i]), Dtype::U32, d.token_counts[i], {static_cast<int64_t>(V), iE});
+  w.add("vocab_ids", Dtype::I64, vocab_ids);
+  w.add("occurrences", Dtype::I64, occurrences);
+  for (size_t i = 0; i < d.token_counts.size(); ++i) {
+    std::vector<uint32_t> table(V * E);
+    for (size_t r = 0; r < V; ++r)
+      std::copy_n(d.token_counts[i].begin() + static_cast<std::ptrdiff_t>(vorder[r] * E), E,
+                  table.begin() + static_cast<std::ptrdiff_t>(r * E));
+    w.add(fmt::format("token_counts.{}", d.token_layers[i]), Dtype::U32, table, {static_cast<int64_t>(V), iE});
+  }
 
   // Per label: integers in one [labels, 8] array, 128-bit sums in one [labels, 5, 2] array.
   std::vector<int64_t> lint, lcounts, ldropped;

@@ -13,6 +13,8 @@
 
 #include "moeroute/stats.h"
 
+static_assert(moeroute::kStatsFixedPointBits == 40, "to_fixed scales by 2^40");
+
 namespace moeroute::detail {
 
 __extension__ typedef __int128 Int128;
@@ -20,7 +22,7 @@ __extension__ typedef unsigned __int128 UInt128;
 
 /// v rounded to the nearest multiple of 2^-kStatsFixedPointBits, as an integer. |v| must be
 /// below 2^22 (checked by the caller's domain: entropies, weights and losses are far smaller).
-inline int64_t to_fixed(double v) { return std::llrint(std::ldexp(v, kStatsFixedPointBits)); }
+inline int64_t to_fixed(double v) { return std::llrint(v * 1099511627776.0); }  // 2^40: exact scaling
 inline double from_fixed(Int128 v) { return std::ldexp(static_cast<double>(v), -kStatsFixedPointBits); }
 /// Largest magnitude to_fixed accepts.
 inline constexpr double kFixedLimit = 4194304.0;  // 2^22
@@ -120,10 +122,12 @@ struct StatsStateData {
   size_t F() const { return options.capacity_factors.size(); }
   size_t LE() const { return layers.size() * static_cast<size_t>(E); }
 
-  /// Puts sources and labels in name order, the vocabulary in token-id order and samples in
-  /// (source, id) order, so that equal statistics have equal representations however they were
-  /// accumulated. Needs every group closed.
+  /// Puts sources and labels in name order and samples in (source, id) order, so that equal
+  /// statistics have equal representations however they were accumulated (the vocabulary is
+  /// ordered on output: vocab_order). Needs every group closed.
   void canonicalize();
+  /// Vocabulary rows in token-id order.
+  std::vector<size_t> vocab_order() const;
 };
 
 /// The options as canonical JSON: statistics merge only when these are equal.
