@@ -1,9 +1,13 @@
 // ChatTemplate::render_conversation: whole conversations as each model's template renders them
-// without a generation prompt (docs/chat-templates.md, "Conversations"). The expected strings
-// follow the Jinja templates line by line: Qwen3's chat_template (reasoning split at </think>,
-// <think> block for the last assistant turn after the last user message) and gpt-oss's
-// chat_template.jinja (first system message → developer instructions, last turn ends <|return|>).
+// without a generation prompt (docs/chat-templates.md, "Conversations"). Qwen3: against renderings
+// of its own Jinja template (a committed golden file) and by hand; gpt-oss: strings written from
+// its chat_template.jinja line by line (first system message → developer instructions, the last
+// assistant turn ends <|return|>).
 #include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
 
 #include "moeroute/chat_template.h"
 #include "moeroute/error.h"
@@ -34,6 +38,19 @@ TEST_CASE("Qwen3 conversations: earlier answers bare, the last one with its thin
   CHECK(ChatTemplate::builtin("qwen3").render_conversation(thought) ==
         "<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\nA1<|im_end|>\n<|im_start|>user\nR<|im_end|>\n"
         "<|im_start|>assistant\n<think>\nso\n</think>\n\nA2<|im_end|>\n");
+}
+
+TEST_CASE("Qwen3 conversations equal Qwen3's own Jinja template (golden renderings)", "[chat]") {
+  // tests/data/tokenizer/golden_qwen3_conversations.json, from tools/golden/make_conversation_golden.py.
+  std::ifstream in(std::string(MOEROUTE_TEST_DATA_DIR) + "/tokenizer/golden_qwen3_conversations.json");
+  REQUIRE(in);
+  const nlohmann::json golden = nlohmann::json::parse(in);
+  REQUIRE(golden.at("cases").size() >= 5);
+  for (const auto& c : golden.at("cases")) {
+    std::vector<ChatMessage> messages;
+    for (const auto& m : c.at("messages")) messages.push_back({m.at("role"), m.at("content")});
+    CHECK(ChatTemplate::builtin("qwen3").render_conversation(messages) == c.at("text").get<std::string>());
+  }
 }
 
 TEST_CASE("gpt-oss conversations in harmony", "[chat]") {
