@@ -5,6 +5,7 @@
 #include <fstream>
 #include <map>
 
+#include "error_of.h"
 #include "dataset_fixtures.h"
 #include "io/xxhash64.h"
 #include "moeroute/dataset_trace.h"
@@ -14,6 +15,7 @@
 #include "temp_dir.h"
 
 using namespace moeroute;
+using test::error_of;
 namespace fs = std::filesystem;
 
 namespace {
@@ -47,14 +49,6 @@ std::string read_bytes(const fs::path& p) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 }  // namespace
 

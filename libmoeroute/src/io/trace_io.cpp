@@ -9,6 +9,7 @@
 
 #include "moeroute/atomic_file.h"
 #include "io/json_input.h"
+#include "io/metadata_keys.h"
 #include "moeroute/error.h"
 #include "moeroute/safetensors.h"
 
@@ -16,9 +17,9 @@ namespace moeroute {
 
 namespace {
 
-constexpr const char* kFormatKey = "moeroute.format";
+using detail::kFormatKey;
+using detail::kVersionKey;
 constexpr const char* kFormatName = "moeroute.trace";
-constexpr const char* kVersionKey = "moeroute.format_version";
 constexpr const char* kTraceKey = "moeroute.trace";
 
 template <typename T>

@@ -22,22 +22,18 @@ constexpr std::uint64_t kP5 = 0x27D4EB2F165667C5ULL;
 inline std::uint64_t rotl(std::uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
 
 // Little-endian loads (the specification reads input as little-endian words).
-inline std::uint64_t read64(const unsigned char* p) {
-  std::uint64_t v;
-  std::memcpy(&v, p, 8);
+template <typename T>
+inline T read_le(const unsigned char* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-  v = __builtin_bswap64(v);
+  if constexpr (sizeof v == 8) v = __builtin_bswap64(v);
+  else v = __builtin_bswap32(v);
 #endif
   return v;
 }
-inline std::uint32_t read32(const unsigned char* p) {
-  std::uint32_t v;
-  std::memcpy(&v, p, 4);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-  v = __builtin_bswap32(v);
-#endif
-  return v;
-}
+inline std::uint64_t read64(const unsigned char* p) { return read_le<std::uint64_t>(p); }
+inline std::uint32_t read32(const unsigned char* p) { return read_le<std::uint32_t>(p); }
 
 inline std::uint64_t lane_round(std::uint64_t acc, std::uint64_t lane) {
   acc += lane * kP2;

@@ -21,21 +21,13 @@ import xxhash
 
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "examples"))
-from make_synthetic_traces import write_safetensors  # noqa: E402
+from make_synthetic_traces import route, write_safetensors  # noqa: E402
 
 LAYERS, EXPERTS, TOP_K, HIDDEN = 4, 8, 2, 12
 SAMPLES, SHARD_SIZE, WORLD = 24, 5, 2
 DOMAINS = ["code", "maths", "prose"]
 MODEL = "synthetic:4x8-top2"
 RUN_ID = "5f1d2a9c0b3e4d6f"  # any 16 hex digits: the writer computes it, readers only compare it
-
-
-def route(logits):
-    p = np.exp(logits - logits.max(-1, keepdims=True))
-    p /= p.sum(-1, keepdims=True)
-    ids = np.argsort(-p, axis=-1, kind="stable")[..., :TOP_K]
-    w = np.take_along_axis(p, ids, -1)
-    return ids.astype(np.int32), (w / w.sum(-1, keepdims=True)).astype(np.float32)
 
 
 def main():
@@ -51,7 +43,7 @@ def main():
         states = rng.normal(0, 1, (n, HIDDEN)) + offsets[d]
         tokens = rng.integers(d * 10, d * 10 + 20, n)  # overlapping per-domain vocabularies
         logits = np.einsum("led,td->lte", weights, states).astype(np.float32)
-        ids, w = route(logits.astype(np.float64))
+        ids, w = route(logits.astype(np.float64), TOP_K)
         loss = None if s == 7 else round(float(1.5 + 0.1 * d + rng.normal(0, 0.2)), 6)
         samples.append({"id": s, "label": DOMAINS[d], "loss": loss, "n": n, "logits": logits, "ids": ids, "w": w,
                         "tokens": tokens.astype(np.int64)})

@@ -349,6 +349,16 @@ void RoutingStats::add(const RouterTrace& t, const std::string& source) {
   if (tokens)
     for (size_t i = 0; i < d.token_layers.size(); ++i) token_slot[static_cast<size_t>(d.token_layers[i])] = static_cast<int>(i);
 
+  // One per-token entropy into the layer's summary and its sample's and dataset's sums.
+  auto record = [bins](double h, detail::ValueAcc& layer, double hmax, Int128& sample_sum, int64_t& sample_n,
+                       Int128& label_sum, int64_t& label_n) {
+    const int64_t q = detail::to_fixed(h);
+    layer.add(q, detail::to_fixed(h * h), entropy_bin(h, hmax, bins));
+    sample_sum += q;
+    ++sample_n;
+    label_sum += q;
+    ++label_n;
+  };
   for (int l = 0; l < L; ++l) {
     const auto lu = static_cast<size_t>(l);
     int64_t* cnt = d.count.data() + lu * static_cast<size_t>(E);
@@ -394,14 +404,7 @@ void RoutingStats::add(const RouterTrace& t, const std::string& source) {
           ws[id[k]] += detail::to_fixed(static_cast<double>(w[k]));
         }
         const double h = detail::distribution_entropy_bits(w, K);
-        if (std::isfinite(h)) {
-          const int64_t q = detail::to_fixed(h);
-          ht.add(q, detail::to_fixed(h * h), entropy_bin(h, hmax_topk, bins));
-          s.et_sum += q;
-          ++s.et_n;
-          lab.et_sum += q;
-          ++lab.et_n;
-        }
+        if (std::isfinite(h)) record(h, ht, hmax_topk, s.et_sum, s.et_n, lab.et_sum, lab.et_n);
       }
       if (full) {
         const float* x = t.router_logits_at(l, rows[i]);
@@ -410,12 +413,7 @@ void RoutingStats::add(const RouterTrace& t, const std::string& source) {
           throw InputError(fmt::format("{}: router logits at layer {}, row {} are not finite (or, as probabilities, "
                                        "not a distribution)",
                                        what, l, rows[i]));
-        const int64_t q = detail::to_fixed(h);
-        hf.add(q, detail::to_fixed(h * h), entropy_bin(h, hmax_full, bins));
-        s.ef_sum += q;
-        ++s.ef_n;
-        lab.ef_sum += q;
-        ++lab.ef_n;
+        record(h, hf, hmax_full, s.ef_sum, s.ef_n, lab.ef_sum, lab.ef_n);
       }
     }
   }

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "analysis/stats/stats_state.h"
 #include "io/csv.h"
 #include "moeroute/version.h"
 
@@ -62,15 +63,7 @@ std::string stats_json(const StatsReport& r) {
   j["fixed_point_bits"] = kStatsFixedPointBits;
   j["fields"] = {{"router_logits", r.has_logits}, {"gate_weights", r.has_weights}, {"token_ids", r.has_tokens}};
   const StatsOptions& o = r.options;
-  j["options"] = {{"segment", to_string(o.segment)},
-                  {"capacity_group", o.capacity_group},
-                  {"capacity_factors", o.capacity_factors},
-                  {"position_window", o.position_window},
-                  {"entropy_bins", o.entropy_bins},
-                  {"rare_ratio", o.rare_ratio},
-                  {"dominant_ratio", o.dominant_ratio},
-                  {"top_n", o.top_n},
-                  {"min_token_count", o.min_token_count}};
+  j["options"] = detail::options_json(o);
   j["notes"] = r.notes;
   ordered_json layers = ordered_json::array();
   for (const LayerStats& l : r.layer_stats) {

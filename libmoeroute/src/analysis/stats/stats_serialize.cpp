@@ -9,6 +9,7 @@
 
 #include "analysis/stats/stats_state.h"
 #include "io/json_input.h"
+#include "io/metadata_keys.h"
 #include "moeroute/error.h"
 #include "moeroute/safetensors.h"
 
@@ -17,11 +18,11 @@ namespace moeroute {
 namespace detail {
 
 namespace {
-constexpr const char* kFormatKey = "moeroute.format";
 constexpr const char* kFormatName = "moeroute.stats";
-constexpr const char* kVersionKey = "moeroute.format_version";
 constexpr const char* kDocKey = "moeroute.stats";
 constexpr int kVersion = 1;
+
+}  // namespace
 
 nlohmann::json options_json(const StatsOptions& o) {
   return {{"segment", to_string(o.segment)},
@@ -37,6 +38,8 @@ nlohmann::json options_json(const StatsOptions& o) {
           {"top_n", o.top_n},
           {"min_token_count", o.min_token_count}};
 }
+
+namespace {
 
 StatsOptions options_from(const JsonField& j) {
   StatsOptions o;

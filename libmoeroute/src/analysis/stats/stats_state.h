@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "moeroute/stats.h"
 
 static_assert(moeroute::kStatsFixedPointBits == 40, "to_fixed scales by 2^40");
@@ -130,7 +132,9 @@ struct StatsStateData {
   std::vector<size_t> vocab_order() const;
 };
 
-/// The options as canonical JSON: statistics merge only when these are equal.
+/// The options as JSON (state files, stats.json).
+nlohmann::json options_json(const StatsOptions& o);
+/// The options as canonical JSON text: statistics merge only when these are equal.
 std::string options_key(const StatsOptions& o);
 
 }  // namespace moeroute::detail
