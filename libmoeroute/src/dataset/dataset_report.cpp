@@ -9,6 +9,8 @@ namespace moeroute {
 
 std::string dataset_report(const DatasetReportOptions& o) {
   const DatasetSummary summary = scan_dataset(o.files, o.dataset);
+  if (o.chat_template.empty() || o.chat_template == "auto")
+    throw InputError("dataset: --template auto needs a model; name a built-in template or a template file");
   const ChatTemplate chat = resolve_chat_template(o.chat_template, {});
   std::vector<DatasetSample> shown;
   {
