@@ -25,7 +25,8 @@ def write_safetensors(path, tensors, metadata):
     offset, blobs = 0, []
     for name, arr in tensors.items():
         arr = np.ascontiguousarray(arr)
-        dtype = {np.dtype("int32"): "I32", np.dtype("int64"): "I64", np.dtype("float32"): "F32"}[arr.dtype]
+        dtype = {np.dtype("int32"): "I32", np.dtype("int64"): "I64", np.dtype("float32"): "F32",
+                 np.dtype("uint8"): "U8"}[arr.dtype]
         header[name] = {"dtype": dtype, "shape": list(arr.shape), "data_offsets": [offset, offset + arr.nbytes]}
         offset += arr.nbytes
         blobs.append(arr.astype(arr.dtype.newbyteorder("<")).tobytes())
@@ -34,11 +35,11 @@ def write_safetensors(path, tensors, metadata):
     path.write_bytes(struct.pack("<Q", len(raw)) + raw + b"".join(blobs))
 
 
-def route(logits):
+def route(logits, top_k=TOP_K):
     """Qwen3 rule: softmax over all experts in float64, top-k (ties: lower id), renormalise."""
     p = np.exp(logits - logits.max(-1, keepdims=True))
     p /= p.sum(-1, keepdims=True)
-    ids = np.argsort(-p, axis=-1, kind="stable")[..., :TOP_K]
+    ids = np.argsort(-p, axis=-1, kind="stable")[..., :top_k]
     w = np.take_along_axis(p, ids, -1)
     return ids.astype(np.int32), (w / w.sum(-1, keepdims=True)).astype(np.float32)
 

@@ -12,6 +12,10 @@ void add_tokenize_command(CLI::App& app);
 void add_detokenize_command(CLI::App& app);
 void add_download_command(CLI::App& app);
 void add_cache_command(CLI::App& app);
+void add_dataset_command(CLI::App& app);
+void add_stats_command(CLI::App& app);
+void add_export_command(CLI::App& app);
+void add_merge_command(CLI::App& app);
 void add_record_command(CLI::App& app);
 void add_compare_command(CLI::App& app);
 

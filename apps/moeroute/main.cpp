@@ -20,6 +20,10 @@ int main(int argc, char** argv) {
   moeroute::cli::add_detokenize_command(app);
   moeroute::cli::add_download_command(app);
   moeroute::cli::add_cache_command(app);
+  moeroute::cli::add_dataset_command(app);
+  moeroute::cli::add_stats_command(app);
+  moeroute::cli::add_export_command(app);
+  moeroute::cli::add_merge_command(app);
   moeroute::cli::add_compare_command(app);
   moeroute::cli::add_record_command(app);
 

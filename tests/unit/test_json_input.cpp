@@ -4,25 +4,18 @@
 
 #include <fstream>
 
+#include "error_of.h"
 #include "io/json_input.h"
 #include "io/text_file.h"
 #include "moeroute/error.h"
 #include "unit/temp_dir.h"
 
 using namespace moeroute;
+using test::error_of;
 using detail::JsonField;
 using Catch::Matchers::Contains;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 const char* kDoc = R"({
   "name": "x",

@@ -18,6 +18,12 @@ struct ChatPrompt {
   std::string user;    // the user's message
 };
 
+/// One message of a conversation (a chat-style dataset sample).
+struct ChatMessage {
+  std::string role;     // "system", "user" or "assistant"
+  std::string content;  // the message text
+};
+
 /// Settings of the gpt-oss (harmony) system message; ignored by the other templates.
 struct ChatTemplateOptions {
   std::string reasoning_effort = "medium";  // "low", "medium" or "high"
@@ -44,8 +50,17 @@ class ChatTemplate {
   /// The prompt text, ending where the model's answer begins.
   std::string render(const ChatPrompt& prompt, const ChatTemplateOptions& options = {}) const;
 
+  /// A whole conversation as the model's template renders it without a generation prompt (the
+  /// text a model is scored on; docs/chat-templates.md, "Conversations"). Roles are system, user
+  /// and assistant; a role the template cannot place (gpt-oss: a system message after the first;
+  /// a template file: anything but an optional system message and one user message) throws
+  /// UnsupportedError; an unknown role or an empty conversation throws InputError. `what` names
+  /// the conversation in errors (e.g. "data.jsonl:12").
+  std::string render_conversation(const std::vector<ChatMessage>& messages, const ChatTemplateOptions& options = {},
+                                  const std::string& what = "conversation") const;
+
  private:
-  enum class Kind { raw, chatml, qwen3_nothink, gpt_oss, user };
+  enum class Kind { raw, chatml, qwen3, qwen3_nothink, gpt_oss, user };
   struct Part {
     enum class Kind { text, system, user } kind;
     std::string text;

@@ -26,6 +26,10 @@ inline constexpr int kTraceFormatVersion = 2;
 /// Validates and writes `trace` atomically as safetensors. Throws InputError/IoError.
 void save_trace(const RouterTrace& trace, const std::filesystem::path& path, const TraceSaveOptions& options = {});
 
+/// The bytes save_trace writes (validated the same way; `what` names the trace in errors).
+std::string serialize_trace(const RouterTrace& trace, const TraceSaveOptions& options = {},
+                            const std::string& what = "trace");
+
 /// Reads and fully validates a trace file (header, offsets, dtypes, shapes, metadata).
 /// Throws InputError naming the file and the problem.
 RouterTrace load_trace(const std::filesystem::path& path);

@@ -9,6 +9,7 @@
 
 #include "moeroute/atomic_file.h"
 #include "io/json_input.h"
+#include "io/metadata_keys.h"
 #include "moeroute/error.h"
 #include "moeroute/safetensors.h"
 
@@ -16,9 +17,9 @@ namespace moeroute {
 
 namespace {
 
-constexpr const char* kFormatKey = "moeroute.format";
+using detail::kFormatKey;
+using detail::kVersionKey;
 constexpr const char* kFormatName = "moeroute.trace";
-constexpr const char* kVersionKey = "moeroute.format_version";
 constexpr const char* kTraceKey = "moeroute.trace";
 
 template <typename T>
@@ -82,7 +83,11 @@ LogitsDtype parse_logits_dtype(const std::string& name) {
 }
 
 void save_trace(const RouterTrace& trace, const std::filesystem::path& path, const TraceSaveOptions& options) {
-  trace.validate(path.string());
+  write_file_atomic(path, serialize_trace(trace, options, path.string()));
+}
+
+std::string serialize_trace(const RouterTrace& trace, const TraceSaveOptions& options, const std::string& what) {
+  trace.validate(what);
   const int64_t L = trace.num_layers(), T = trace.num_positions, K = trace.top_k, E = trace.num_experts;
 
   SafetensorsWriter w;
@@ -108,7 +113,7 @@ void save_trace(const RouterTrace& trace, const std::filesystem::path& path, con
   }
   if (!trace.physical_to_logical.empty())
     w.add("physical_to_logical", Dtype::I32, {L, E}, as_bytes(trace.physical_to_logical));
-  write_file_atomic(path, w.serialize());
+  return w.serialize();
 }
 
 RouterTrace load_trace(const std::filesystem::path& path) {

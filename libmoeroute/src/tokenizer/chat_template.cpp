@@ -32,6 +32,16 @@ std::string today() {
 }
 
 
+std::string harmony_system(const ChatTemplateOptions& o) {
+  return "<|start|>system<|message|>" + o.model_identity + "\nKnowledge cutoff: 2024-06\nCurrent date: " +
+         (o.current_date.empty() ? today() : o.current_date) + "\n\nReasoning: " + o.reasoning_effort +
+         "\n\n# Valid channels: analysis, commentary, final. Channel must be included for every message.<|end|>";
+}
+
+std::string harmony_developer(const std::string& instructions) {
+  return "<|start|>developer<|message|># Instructions\n\n" + instructions + "\n\n<|end|>";
+}
+
 // Qwen's ChatML: <|im_start|>role\ncontent<|im_end|>\n per message, then the assistant header.
 std::string render_chatml(const ChatPrompt& p) {
   std::string out;
@@ -43,12 +53,76 @@ std::string render_chatml(const ChatPrompt& p) {
 // gpt-oss harmony as the model's chat_template.jinja renders it: a system message with the
 // model identity, dates and reasoning effort; the system prompt as developer instructions.
 std::string render_gpt_oss(const ChatPrompt& p, const ChatTemplateOptions& o) {
-  std::string out = "<|start|>system<|message|>" + o.model_identity + "\nKnowledge cutoff: 2024-06\nCurrent date: " +
-                    (o.current_date.empty() ? today() : o.current_date) + "\n\nReasoning: " + o.reasoning_effort +
-                    "\n\n# Valid channels: analysis, commentary, final. Channel must be included for every "
-                    "message.<|end|>";
-  if (!p.system.empty()) out += "<|start|>developer<|message|># Instructions\n\n" + p.system + "\n\n<|end|>";
+  std::string out = harmony_system(o);
+  if (!p.system.empty()) out += harmony_developer(p.system);
   out += "<|start|>user<|message|>" + p.user + "<|end|><|start|>assistant";
+  return out;
+}
+
+std::string strip(std::string_view s, bool left, bool right) {
+  std::size_t b = 0, e = s.size();
+  while (left && b < e && s[b] == '\n') ++b;
+  while (right && e > b && s[e - 1] == '\n') --e;
+  return std::string(s.substr(b, e - b));
+}
+
+// Qwen3's chat_template for system/user/assistant messages without tools: reasoning is split off
+// at "</think>"; an assistant message after the last user message gets a <think> block when it is
+// the last message or has reasoning, every other one only its answer.
+std::string render_qwen3_conversation(const std::vector<ChatMessage>& messages) {
+  std::size_t last_query = messages.size() - 1;
+  for (std::size_t i = messages.size(); i-- > 0;)
+    if (messages[i].role == "user") {
+      last_query = i;
+      break;
+    }
+  std::string out;
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    const ChatMessage& m = messages[i];
+    if (m.role != "assistant") {
+      out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
+      continue;
+    }
+    std::string content = m.content, reasoning;
+    const std::size_t close = content.find("</think>");
+    if (close != std::string::npos) {
+      std::string before = strip(std::string_view(content).substr(0, close), false, true);
+      const std::size_t open = before.rfind("<think>");
+      reasoning = strip(open == std::string::npos ? before : before.substr(open + 7), true, false);
+      content = strip(std::string_view(content).substr(content.rfind("</think>") + 8), true, false);
+    }
+    const bool last = i + 1 == messages.size();
+    if (i > last_query && (last || !reasoning.empty()))
+      out += "<|im_start|>assistant\n<think>\n" + strip(reasoning, true, true) + "\n</think>\n\n" +
+             strip(content, true, false);
+    else
+      out += "<|im_start|>assistant\n" + content;
+    out += "<|im_end|>\n";
+  }
+  return out;
+}
+
+// gpt-oss's chat_template.jinja without tools or thinking: a first system message becomes the
+// developer instructions; the last assistant message ends with <|return|>, earlier ones <|end|>.
+std::string render_gpt_oss_conversation(const std::vector<ChatMessage>& messages, const ChatTemplateOptions& o,
+                                        const std::string& what) {
+  std::string out = harmony_system(o);
+  std::size_t first = 0;
+  if (messages[0].role == "system") {
+    out += harmony_developer(messages[0].content);
+    first = 1;
+  }
+  for (std::size_t i = first; i < messages.size(); ++i) {
+    const ChatMessage& m = messages[i];
+    if (m.role == "system")
+      throw UnsupportedError(fmt::format("{}: message {}: gpt-oss's template places a system message only first "
+                                         "(it would silently drop this one)",
+                                         what, i));
+    if (m.role == "user") out += "<|start|>user<|message|>" + m.content + "<|end|>";
+    else
+      out += "<|start|>assistant<|channel|>final<|message|>" + m.content +
+             (i + 1 == messages.size() ? "<|return|>" : "<|end|>");
+  }
   return out;
 }
 
@@ -84,7 +158,8 @@ ChatTemplate ChatTemplate::builtin(std::string_view name) {
   ChatTemplate t;
   t.name_ = std::string(name);
   if (name == "raw") t.kind_ = Kind::raw;
-  else if (name == "chatml" || name == "qwen3") t.kind_ = Kind::chatml;
+  else if (name == "chatml") t.kind_ = Kind::chatml;
+  else if (name == "qwen3") t.kind_ = Kind::qwen3;
   else if (name == "qwen3-nothink") t.kind_ = Kind::qwen3_nothink;
   else if (name == "gpt-oss") t.kind_ = Kind::gpt_oss;
   else
@@ -151,6 +226,7 @@ std::string ChatTemplate::render(const ChatPrompt& prompt, const ChatTemplateOpt
     case Kind::raw:
       return prompt.system.empty() ? prompt.user : prompt.system + "\n\n" + prompt.user;
     case Kind::chatml:
+    case Kind::qwen3:  // enable_thinking on: the generation prompt is plain ChatML
       return render_chatml(prompt);
     case Kind::qwen3_nothink:
       return render_chatml(prompt) + "<think>\n\n</think>\n\n";
@@ -163,6 +239,44 @@ std::string ChatTemplate::render(const ChatPrompt& prompt, const ChatTemplateOpt
         else out += part.kind == Part::Kind::system ? prompt.system : prompt.user;
       }
       return out;
+    }
+  }
+  return {};
+}
+
+std::string ChatTemplate::render_conversation(const std::vector<ChatMessage>& messages,
+                                              const ChatTemplateOptions& options, const std::string& what) const {
+  if (messages.empty()) throw InputError(fmt::format("{}: the conversation has no messages", what));
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    const std::string& role = messages[i].role;
+    if (role != "system" && role != "user" && role != "assistant")
+      throw InputError(fmt::format("{}: message {}: role '{}' is not one of: system, user, assistant", what, i, role));
+  }
+  switch (kind_) {
+    case Kind::raw: {
+      std::string out;
+      for (const ChatMessage& m : messages) out += (out.empty() ? "" : "\n\n") + m.content;
+      return out;
+    }
+    case Kind::chatml: {
+      std::string out;
+      for (const ChatMessage& m : messages) out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
+      return out;
+    }
+    case Kind::qwen3:  // enable_thinking only changes the generation prompt, which a conversation has none of
+    case Kind::qwen3_nothink:
+      return render_qwen3_conversation(messages);
+    case Kind::gpt_oss:
+      return render_gpt_oss_conversation(messages, options, what);
+    case Kind::user: {
+      const bool has_system = messages[0].role == "system";
+      const std::size_t n = messages.size() - (has_system ? 1 : 0);
+      if (n != 1 || messages.back().role != "user")
+        throw UnsupportedError(fmt::format("{}: template {} has only {{system}} and {{user}}: it renders an optional "
+                                           "system message and one user message, not this conversation of {} "
+                                           "messages",
+                                           what, name_, messages.size()));
+      return render({has_system ? messages[0].content : "", messages.back().content}, options);
     }
   }
   return {};
