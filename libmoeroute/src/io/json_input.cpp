@@ -16,6 +16,7 @@ using nlohmann::json;
 struct JsonDocument {
   std::string source;
   std::string text;  // "" when built in memory: no positions
+  std::size_t first_line = 1;  // line number of text's first line in its file
   nlohmann::json root;
 };
 
@@ -153,8 +154,8 @@ std::size_t token_start(const std::string& text, std::size_t end) {
 
 }  // namespace
 
-std::string line_column(std::string_view text, std::size_t offset) {
-  std::size_t line = 1, column = 1;
+std::string line_column(std::string_view text, std::size_t offset, std::size_t first_line) {
+  std::size_t line = first_line, column = 1;
   for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
     if (text[i] == '\n') {
       ++line;
@@ -186,7 +187,7 @@ std::string JsonField::location() const {
   std::string out = doc_->source;
   if (!doc_->text.empty()) {
     const std::size_t offset = Locator(doc_->text).find(steps_of(path_.get()));
-    if (offset != std::string_view::npos) out += ":" + line_column(doc_->text, offset);
+    if (offset != std::string_view::npos) out += ":" + line_column(doc_->text, offset, doc_->first_line);
   }
   return out;
 }
@@ -351,7 +352,7 @@ double JsonField::number_or(std::string_view key, double fallback) const {
   return has(key) ? at(key).number() : fallback;
 }
 
-JsonField parse_json(std::string text, std::string source) {
+JsonField parse_json(std::string text, std::string source, std::size_t first_line) {
   auto doc = std::make_shared<JsonDocument>();
   try {
     doc->root = nlohmann::json::parse(text);
@@ -362,9 +363,11 @@ JsonField parse_json(std::string text, std::string source) {
     // The classic mistake (the seed's own example has it): a member without a comma before it.
     if (what.find("expected '}'") != std::string::npos || what.find("expected ']'") != std::string::npos)
       what += " (missing ',' before this token?)";
-    throw InputError(fmt::format("{}:{}: invalid JSON: {}", source, line_column(text, token_start(text, e.byte)), what));
+    throw InputError(fmt::format("{}:{}: invalid JSON: {}", source,
+                                 line_column(text, token_start(text, e.byte), first_line), what));
   }
   doc->source = std::move(source);
+  doc->first_line = first_line;
   doc->text = std::move(text);
   return JsonField(std::shared_ptr<const JsonDocument>(std::move(doc)));
 }
