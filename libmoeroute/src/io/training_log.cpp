@@ -160,7 +160,7 @@ AffinityMatrix read_affinity_csv(const std::filesystem::path& path) {
     if (width == 0) width = fields.size();
     if (fields.size() != width)
       throw InputError(fmt::format("{}: {} fields, but {} has {} (ragged rows)", where, fields.size(),
-                                   m.rows == 0 && !m.col_labels.empty() ? "the header" : "the first row", width));
+                                   m.col_labels.empty() ? "the first row" : "the header", width));
     size_t start = 0;
     if (!index_column && !parse_double(fields[0], v) && m.rows == 0) index_column = true;
     if (index_column) {
