@@ -32,6 +32,7 @@ struct DiffOptions {
   bool plots = true;                     ///< render the heatmap and per-layer bar chart
   std::vector<std::string> plot_formats = {"png"};  ///< any of "png", "svg"
   double plot_vmax = 0;                  ///< top of the colour scale; 0 = the metric's range ([0, 1]; KL: data max)
+  std::string plot_step_label = "Generation step";  ///< the heatmap's x axis (run_diff: per alignment)
   nlohmann::ordered_json extra_meta = nlohmann::ordered_json::object();  ///< merged into meta.json
   DiffAlign align = DiffAlign::Auto;     ///< how rows pair
   bool check_tokens = true;              ///< Tokens: paired rows must carry the same token id (both need token_ids)

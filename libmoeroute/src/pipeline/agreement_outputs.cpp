@@ -102,6 +102,7 @@ void stage_topk_agreement(OutputDir& out, const TopkAgreement& a, const RouterTr
   p.metric_label = "1 − top-k Jaccard";
   p.title = "Top-k disagreement per layer and step";
   p.vmax = 1.0;
+  p.step_label = o.alignment == "tokens" ? "Aligned token (pair of rows)" : "Generation step";
   for (const auto& f : o.plot_formats) {
     if (f != "png" && f != "svg") throw InputError(fmt::format("plot format '{}' is not one of: png, svg", f));
     jsd_heatmap(dis, a.layers, out.staged_path("topk_disagreement_heatmap." + f), p);

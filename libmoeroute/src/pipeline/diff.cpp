@@ -93,6 +93,7 @@ std::string metric_label(Divergence m) {
 void stage_plots(OutputDir& out, const RoutingDiff& d, const DiffOptions& o) {
   JsdPlotOptions p;
   p.metric_label = metric_label(d.metric);
+  p.step_label = o.plot_step_label;
   if (o.plot_vmax > 0) {
     p.vmax = o.plot_vmax;
   } else if (d.metric == Divergence::KL) {  // unbounded: scale to the data, at least [0, 1]
@@ -252,6 +253,7 @@ DiffResult run_diff(const std::filesystem::path& dir, const RouterTrace& base, c
       al.base_start = pairs.a_rows.front();
       al.var_start = pairs.b_rows.front();
       o.routing.alignment = al;
+      o.plot_step_label = "Aligned token (pair of rows)";
       r.divergence = stage_diff_outputs(out, b2, v2, o);
     }
   }
