@@ -61,7 +61,7 @@ int count(const std::string& path, int repeats, bool tally) {
   o.num_experts = 160;
   const auto size = static_cast<double>(std::ifstream(path, std::ios::binary | std::ios::ate).tellg());
   double best = 1e300;
-  uint64_t total = 0;
+  uint64_t total = 0, checksum = 0;
   for (int r = 0; r < repeats; ++r) {
     std::vector<uint64_t> counts;
     const auto t0 = std::chrono::steady_clock::now();
@@ -77,10 +77,15 @@ int count(const std::string& path, int repeats, bool tally) {
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     best = std::min(best, s);
     total = 0;
-    for (uint64_t c : counts) total += c;
+    checksum = 0;
+    for (size_t i = 0; i < counts.size(); ++i) {
+      total += counts[i];
+      checksum += counts[i] * (i + 1);  // layer-major (layer row, expert): compared with pandas' counts
+    }
   }
-  fmt::print("{{\"file\": \"{}\", \"bytes\": {}, \"best_seconds\": {:.4f}, \"mb_per_s\": {:.1f}, \"selections\": {}}}\n",
-             path, static_cast<uint64_t>(size), best, size / best / 1e6, total);
+  fmt::print("{{\"file\": \"{}\", \"bytes\": {}, \"best_seconds\": {:.4f}, \"mb_per_s\": {:.1f}, \"selections\": {}, "
+             "\"checksum\": {}}}\n",
+             path, static_cast<uint64_t>(size), best, size / best / 1e6, total, checksum);
   return 0;
 }
 

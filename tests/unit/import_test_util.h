@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <random>
@@ -47,12 +49,20 @@ inline std::vector<int32_t> ids_at(const RouterTrace& t, int layer, int64_t row)
   return {p, p + t.top_k};
 }
 
+/// MOEROUTE_FUZZ_ROUNDS=N multiplies every fuzz loop's rounds (and varies the seeds) for long
+/// runs under ASan/UBSan; ctest runs them once.
+inline int fuzz_factor() {
+  const char* f = std::getenv("MOEROUTE_FUZZ_ROUNDS");
+  return f ? std::max(1, std::atoi(f)) : 1;
+}
+
 /// Mutates `good` `rounds` times (byte flips, truncation, duplicated or deleted spans) and
 /// imports each result with `options`: it must import or throw InputError, never anything else
 /// (ASan/UBSan builds catch memory errors). Returns how many were refused.
 inline int fuzz_import(const std::string& good, const std::filesystem::path& file, const ImportOptions& options,
                        int rounds, unsigned seed, const char* alphabet = nullptr) {
-  std::mt19937 rng(seed);
+  rounds *= fuzz_factor();
+  std::mt19937 rng(seed + 7919u * static_cast<unsigned>(fuzz_factor() - 1));
   int refused = 0;
   for (int i = 0; i < rounds; ++i) {
     std::string s = good;

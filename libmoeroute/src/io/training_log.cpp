@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "io/json_input.h"
+#include "io/json_lines.h"
 #include "io/line_reader.h"
 #include "moeroute/error.h"
 #include "moeroute/training.h"
@@ -60,28 +61,20 @@ TrainingRecord parse_record(const detail::JsonField& rec, int64_t line, const Tr
 }  // namespace
 
 TrainingLog read_training_log(const std::filesystem::path& path, const TrainingReadOptions& o) {
-  detail::LineReader in(path);
   TrainingLog log;
-  std::string_view line;
-  int64_t lines = 0;
-  while (in.next(line)) {
-    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
-    ++lines;
-    try {
-      const auto rec = detail::parse_json(std::string(line), in.name(), static_cast<size_t>(in.line_number()));
-      TrainingRecord r = parse_record(rec, in.line_number(), o, log);
-      if (!r.utilization.empty() && log.num_experts == 0) log.num_experts = static_cast<int>(r.utilization.size());
-      log.records.push_back(std::move(r));
-    } catch (const InputError& e) {
-      const std::string msg = std::string(e.what()) + (in.last_line_unterminated()
-                                                           ? " (the file ends in the middle of this line: truncated?)"
-                                                           : "");
-      if (!o.skip_bad_lines) throw InputError(msg);
-      if (log.bad_lines++ == 0) log.first_bad = msg;
-    }
-  }
-  if (lines == 0) throw InputError(fmt::format("{}: {}", in.name(), in.bytes_read() == 0 ? "the file is empty" : "no records"));
-  if (log.records.empty()) throw InputError(fmt::format("{}: every line was bad; the first: {}", in.name(), log.first_bad));
+  detail::for_each_json_line(
+      path,
+      [&](const detail::JsonField& rec, int64_t line) {
+        TrainingRecord r = parse_record(rec, line, o, log);
+        if (!r.utilization.empty() && log.num_experts == 0) log.num_experts = static_cast<int>(r.utilization.size());
+        log.records.push_back(std::move(r));
+      },
+      [&](const InputError& e) {
+        if (!o.skip_bad_lines) throw e;
+        if (log.bad_lines++ == 0) log.first_bad = e.what();
+      });
+  if (log.records.empty())
+    throw InputError(fmt::format("{}: every line was bad; the first: {}", path.string(), log.first_bad));
   return log;
 }
 

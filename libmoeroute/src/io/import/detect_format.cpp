@@ -42,9 +42,10 @@ ImportFormat json_record_format(const nlohmann::json& j, const std::string& name
   const auto has = [&](const char* k) { return j.contains(k); };
   if (has("top_indices") && has("layer") && has("step")) return ImportFormat::MegatronTrace;
   if (has("tpe") && has("iter"))
-    throw InputError(fmt::format("{}: a Megatron-Core tokens-per-expert log (counts per expert, no per-token routing): "
-                                 "read it with moeroute training",
-                                 name));
+    throw UnsupportedError(fmt::format("{}: a Megatron-Core tokens-per-expert log: counts per local expert of an "
+                                       "expert-parallel rank, without per-token routing or the global expert ids "
+                                       "(docs/import.md, Megatron-Core)",
+                                       name));
   if (has("epoch") && (has("utilization") || has("routing_acc") || has("entropy")))
     throw InputError(fmt::format("{}: a training log (epoch, utilization, …): read it with moeroute training", name));
   if (has("meta_info")) return ImportFormat::SglangJsonl;
@@ -61,7 +62,7 @@ ImportFormat json_record_format(const nlohmann::json& j, const std::string& name
 }
 
 ImportFormat text_format(const std::filesystem::path& path, const std::string& name) {
-  detail::LineReader in(path);
+  detail::LineReader in(path, {kPrefix});  // longer first lines grow the buffer as needed
   std::string_view line;
   int64_t checked = 0;
   bool gate_lines = false;

@@ -4,29 +4,12 @@
 
 #include <fmt/format.h>
 
-#include "io/line_reader.h"
+#include "io/json_lines.h"
 
 namespace moeroute::detail {
 
 void for_each_json_record(ImportContext& ctx, const std::function<void(const JsonField&, int64_t)>& fn) {
-  LineReader in(ctx.path);
-  std::string_view line;
-  int64_t records = 0;
-  while (in.next(line)) {
-    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
-    ++records;
-    try {
-      const JsonField record = parse_json(std::string(line), in.name(), static_cast<size_t>(in.line_number()));
-      fn(record, in.line_number());
-    } catch (const InputError& e) {
-      if (in.last_line_unterminated())
-        ctx.bad_record(InputError(std::string(e.what()) + " (the file ends in the middle of this line: truncated?)"));
-      else
-        ctx.bad_record(e);
-    }
-  }
-  if (records == 0)
-    throw InputError(fmt::format("{}: {}", in.name(), in.bytes_read() == 0 ? "the file is empty" : "no JSON records"));
+  for_each_json_line(ctx.path, fn, [&](const InputError& e) { ctx.bad_record(e); });
 }
 
 namespace {

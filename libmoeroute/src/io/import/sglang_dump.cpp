@@ -10,6 +10,7 @@
 #include "io/csv.h"
 #include "io/import/importers.h"
 #include "io/torch_pickle.h"
+#include "io/zip_reader.h"
 
 namespace moeroute {
 
@@ -234,11 +235,12 @@ void import_sglang_dump(ImportContext& ctx, ChunkBuilder& out) {
 
 bool is_expert_counts_dump(const std::filesystem::path& path) {
   if (detect_import_format(path) != ImportFormat::SglangDump) return false;
-  const detail::TorchFile f(path);
-  if (f.root().get("logical_count")) return true;
-  const detail::PyValue* records = f.root().get("records");
-  return records && records->kind == detail::PyValue::Kind::List && !records->items.empty() && records->items[0] &&
-         !records->items[0]->get("topk_ids_of_layer");
+  // Cheap: the pickle spells every dict key out at its first use, so the keys tell the mode
+  // without building the (possibly large) records.
+  const detail::ZipReader zip(path);
+  const std::string pkl = zip.read_all(*zip.find_suffix("data.pkl"));
+  if (pkl.find("logical_count") != std::string::npos) return true;
+  return pkl.find("global_physical_count") != std::string::npos && pkl.find("topk_ids_of_layer") == std::string::npos;
 }
 
 ExpertCounts import_expert_counts(const std::filesystem::path& path, const ImportOptions& options) {
