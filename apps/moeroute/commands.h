@@ -16,6 +16,9 @@ void add_dataset_command(CLI::App& app);
 void add_stats_command(CLI::App& app);
 void add_export_command(CLI::App& app);
 void add_merge_command(CLI::App& app);
+void add_import_command(CLI::App& app);
+void add_gate_inputs_command(CLI::App& app);
+void add_training_command(CLI::App& app);
 void add_record_command(CLI::App& app);
 void add_compare_command(CLI::App& app);
 

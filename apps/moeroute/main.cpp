@@ -24,6 +24,9 @@ int main(int argc, char** argv) {
   moeroute::cli::add_stats_command(app);
   moeroute::cli::add_export_command(app);
   moeroute::cli::add_merge_command(app);
+  moeroute::cli::add_import_command(app);
+  moeroute::cli::add_gate_inputs_command(app);
+  moeroute::cli::add_training_command(app);
   moeroute::cli::add_compare_command(app);
   moeroute::cli::add_record_command(app);
 

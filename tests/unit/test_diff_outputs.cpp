@@ -41,8 +41,10 @@ TEST_CASE("diff writes the seed tool's files with hand-computed contents", "[dif
   o.top_n = 2;
   o.plots = false;
   const auto files = write_diff(dir / "out", base, var, o);
+  // The seed tool's files first, unchanged; then the top-k agreement files (docs/outputs.md).
   CHECK(files == std::vector<std::string>{"expert_shifts_per_layer_topN.csv", "meta.json", "layers.json", "jsd.csv",
-                                          "jsd_layer_mean.csv"});
+                                          "jsd_layer_mean.csv", "topk_agreement.json", "topk_agreement_layers.csv",
+                                          "topk_agreement_steps.csv", "topk_jaccard.csv"});
 
   // Step 0: base expert 0 vs var expert 0 → JSD 0; step 1: base 0 vs var 2 → JSD 1.
   const auto jsd = lines(read_all(dir / "out" / "jsd.csv"));
@@ -75,7 +77,7 @@ TEST_CASE("diff writes the seed tool's files with hand-computed contents", "[dif
   CHECK(nlohmann::json::parse(read_all(dir / "out" / "layers.json")) ==
         nlohmann::json::array({"model.layers.0.mlp.gate"}));
   // Nothing else (no staging directory) remains.
-  CHECK(std::distance(std::filesystem::directory_iterator(dir / "out"), {}) == 5);
+  CHECK(std::distance(std::filesystem::directory_iterator(dir / "out"), {}) == 9);
 }
 
 TEST_CASE("layer names with commas are quoted in CSV", "[diff]") {

@@ -21,6 +21,7 @@ struct JsdPlotOptions {
   std::optional<double> vmax;  ///< top of the JSD scale; unset = 1 (heatmap colours), fitted (bar y axis)
   int64_t first_step = 0;      ///< step number of the matrix's first column, used for x tick labels
   std::string metric_label = "JSD (bits)";  ///< what the values are: colorbar and bar-axis label
+  std::string step_label = "Generation step";  ///< the heatmap's x axis: what a column is
   bool full_layer_names = false;  ///< false: ticks show the part of each name that differs, the shared rest goes in the axis label
 };
 

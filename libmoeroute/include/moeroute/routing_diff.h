@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,10 @@ struct Alignment {
   int64_t base_start = 0;  ///< position of step 0 in base
   int64_t var_start = 0;   ///< position of step 0 in var
   int64_t steps = 0;       ///< aligned steps
+  std::vector<int64_t> base_rows;  ///< explicit rows per step (token alignment); empty = base_start + s
+  std::vector<int64_t> var_rows;   ///< explicit rows per step; empty = var_start + s
+  int64_t base_row(int64_t s) const { return base_rows.empty() ? base_start + s : base_rows[static_cast<size_t>(s)]; }
+  int64_t var_row(int64_t s) const { return var_rows.empty() ? var_start + s : var_rows[static_cast<size_t>(s)]; }
 };
 Alignment align_generation(const RouterTrace& base, const RouterTrace& var);
 
@@ -42,6 +47,7 @@ struct RoutingDiffOptions {
   int threads = 0;                        ///< worker threads; 0 = hardware concurrency
   std::string base_name = "base";         ///< names used in error messages (file names, say)
   std::string var_name = "var";
+  std::optional<Alignment> alignment;     ///< the rows to compare; unset = align_generation
 };
 
 struct RoutingDiff {

@@ -118,7 +118,10 @@ RoutingDiff diff_routing(const RouterTrace& base, const RouterTrace& var, const 
     if (r.dist == DistKind::TopK) require(t->has_gate_weights(), name, "gate_weights");
   }
   r.metric = options.metric;
-  r.alignment = align_generation(base, var);
+  r.alignment = options.alignment ? *options.alignment : align_generation(base, var);
+  if ((!r.alignment.base_rows.empty() && static_cast<int64_t>(r.alignment.base_rows.size()) != r.alignment.steps) ||
+      (!r.alignment.var_rows.empty() && static_cast<int64_t>(r.alignment.var_rows.size()) != r.alignment.steps))
+    throw Error("diff_routing: explicit alignment rows do not match the step count");
   r.num_experts = base.num_experts;
   for (const auto& l : base.layers) r.layers.push_back(l.name);
 
@@ -137,7 +140,7 @@ RoutingDiff diff_routing(const RouterTrace& base, const RouterTrace& var, const 
     double* mq = r.var_mass.data() + static_cast<size_t>(l) * static_cast<size_t>(E);
     double* row = r.divergence.data() + static_cast<size_t>(l) * static_cast<size_t>(S);
     for (int64_t s = 0; s < S; ++s) {
-      const int64_t pb = r.alignment.base_start + s, pv = r.alignment.var_start + s;
+      const int64_t pb = r.alignment.base_row(s), pv = r.alignment.var_row(s);
       if (fast) {
         const float* x = base.router_logits_at(l, pb);
         const float* y = var.router_logits_at(l, pv);

@@ -124,7 +124,7 @@ struct DatasetReader::Impl {
   std::string line;
   std::vector<std::string> fields;
 
-  const std::string& path() const { return lines->path(); }
+  const std::string& path() const { return lines->name(); }
 
   void check_utf8(std::string_view text, std::int64_t line_number, std::size_t column_base = 0) const {
     const std::size_t bad = invalid_utf8_at(text);

@@ -11,7 +11,7 @@ bool CsvReader::next(std::vector<std::string>& fields) {
   if (!lines_.next(line_)) return false;
   record_line_ = lines_.line_number();
   auto fail = [&](std::size_t column, const std::string& what) {
-    throw InputError(fmt::format("{}:{}:{}: {}", lines_.path(), lines_.line_number(), column + 1, what));
+    throw InputError(fmt::format("{}:{}:{}: {}", lines_.name(), lines_.line_number(), column + 1, what));
   };
   std::string field;
   std::size_t i = 0;
@@ -24,7 +24,7 @@ bool CsvReader::next(std::vector<std::string>& fields) {
       while (true) {
         if (i >= line_.size()) {
           if (!lines_.next(line_))
-            throw InputError(fmt::format("{}:{}:{}: quoted field is never closed", lines_.path(), open_line,
+            throw InputError(fmt::format("{}:{}:{}: quoted field is never closed", lines_.name(), open_line,
                                          open_column + 1));
           field += '\n';
           i = 0;

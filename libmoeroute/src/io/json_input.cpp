@@ -16,7 +16,7 @@ using nlohmann::json;
 struct JsonDocument {
   std::string source;
   std::string text;  // "" when built in memory: no positions
-  std::size_t first_line = 1;  // line of `source` where `text` starts
+  std::size_t first_line = 1;  // line number of text's first line in its file
   nlohmann::json root;
 };
 
@@ -352,8 +352,6 @@ double JsonField::number_or(std::string_view key, double fallback) const {
   return has(key) ? at(key).number() : fallback;
 }
 
-JsonField parse_json(std::string text, std::string source) { return parse_json(std::move(text), std::move(source), 1); }
-
 JsonField parse_json(std::string text, std::string source, std::size_t first_line) {
   auto doc = std::make_shared<JsonDocument>();
   doc->first_line = first_line;
@@ -370,6 +368,7 @@ JsonField parse_json(std::string text, std::string source, std::size_t first_lin
                                  line_column(text, token_start(text, e.byte), first_line), what));
   }
   doc->source = std::move(source);
+  doc->first_line = first_line;
   doc->text = std::move(text);
   return JsonField(std::shared_ptr<const JsonDocument>(std::move(doc)));
 }

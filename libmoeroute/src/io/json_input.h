@@ -105,10 +105,9 @@ class JsonField {
 
 /// Parses `text` (named `source` in errors). Invalid JSON throws InputError
 /// "<source>:<line>:<column>: invalid JSON: <what>" pointing at the offending token.
-JsonField parse_json(std::string text, std::string source);
-/// The same for text that starts at line `first_line` of `source` (one record of a JSON Lines
-/// file): positions in errors count from there.
-JsonField parse_json(std::string text, std::string source, std::size_t first_line);
+/// `first_line` is the line number of the text's first line in its file, so a record of a
+/// JSON Lines file (parsed on its own) reports the file's line numbers.
+JsonField parse_json(std::string text, std::string source, std::size_t first_line = 1);
 
 /// read_text_file(path) + parse_json; `missing_hint` explains a missing file.
 JsonField read_json_file(const std::filesystem::path& path, std::string_view missing_hint = {});
@@ -116,7 +115,7 @@ JsonField read_json_file(const std::filesystem::path& path, std::string_view mis
 /// A value built in memory (e.g. from command-line flags): errors name `source`, without positions.
 JsonField json_value(nlohmann::json value, std::string source);
 
-/// "line:column" (1-based) of byte `offset` in `text`, whose first line is line `first_line`.
+/// "line:column" (1-based; lines counted from `first_line`) of byte `offset` in `text`.
 std::string line_column(std::string_view text, std::size_t offset, std::size_t first_line = 1);
 
 }  // namespace moeroute::detail

@@ -104,7 +104,7 @@ plot::Figure jsd_heatmap_figure(const std::vector<double>& jsd, const std::vecto
       .set_title(o.title.empty() ? "Routing divergence, base vs variant (" +
                                      o.metric_label.substr(0, o.metric_label.find(" (")) + " per layer and step)"
                                : o.title)
-      .set_xlabel("Generation step")
+      .set_xlabel(o.step_label)
       .set_ylabel(axis_label)
       .set_ycategories(std::move(labels))
       .heatmap(std::move(h));
