@@ -239,3 +239,29 @@ TEST_CASE("the evaluator handles infinities, NaN and the method choice", "[kde]"
   o.tolerance = 0;
   CHECK_THROWS_AS(KdeEvaluator(kde, o, 10), InputError);
 }
+
+TEST_CASE("large batches give the same values as one query at a time", "[kde][fast]") {
+  // Batches of ≥ 4096 queries for the compact kernels are evaluated in value order.
+  std::mt19937 rng(12);
+  std::normal_distribution<float> nd(0.0f, 3.0f);
+  std::vector<float> q(6000);
+  for (auto& v : q) v = nd(rng);
+  q[17] = -0.0f;
+  for (KdeKernel kernel : {KdeKernel::Gaussian, KdeKernel::Epanechnikov, KdeKernel::Tophat}) {
+    INFO(to_string(kernel));
+    const auto kde = KernelDensity::fit(awkward_sample(3000, 13), kernel, {}, "sample");
+    KdeEvalOptions o;
+    o.method = KdeMethod::Fast;
+    const KdeEvaluator fast(kde, o, 0);
+    std::vector<float> batch(q.size());
+    fast.upper_tail(q.data(), q.size(), batch.data());
+    for (size_t i = 0; i < q.size(); ++i) {
+      float one = 0;
+      fast.upper_tail(&q[i], 1, &one);
+      REQUIRE(batch[i] == one);
+    }
+    q[100] = NAN;
+    CHECK_THROWS_AS(fast.upper_tail(q.data(), q.size(), batch.data()), InputError);
+    q[100] = 0.5f;
+  }
+}

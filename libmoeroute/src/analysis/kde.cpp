@@ -8,25 +8,26 @@
 #include <fmt/format.h>
 
 #include "analysis/kde_kernels.h"
+#include "core/enum_names.h"
+#include "core/parse_number.h"
 #include "io/csv.h"
 #include "moeroute/error.h"
 
 namespace moeroute {
 
-std::string to_string(KdeKernel kernel) {
-  switch (kernel) {
-    case KdeKernel::Gaussian: return "gaussian";
-    case KdeKernel::Epanechnikov: return "epanechnikov";
-    case KdeKernel::Tophat: return "tophat";
-  }
-  return "?";
-}
+namespace {
 
-KdeKernel parse_kde_kernel(const std::string& text) {
-  for (KdeKernel k : {KdeKernel::Gaussian, KdeKernel::Epanechnikov, KdeKernel::Tophat})
-    if (text == to_string(k)) return k;
-  throw InputError(fmt::format("kernel '{}' is not one of: gaussian, epanechnikov, tophat", text));
-}
+constexpr detail::EnumNames<KdeKernel, 3> kKernels{
+    "kernel", {{{KdeKernel::Gaussian, "gaussian"}, {KdeKernel::Epanechnikov, "epanechnikov"}, {KdeKernel::Tophat, "tophat"}}}};
+constexpr detail::EnumNames<KdeMethod, 3> kMethods{
+    "method", {{{KdeMethod::Auto, "auto"}, {KdeMethod::Exact, "exact"}, {KdeMethod::Fast, "fast"}}}};
+
+}  // namespace
+
+std::string to_string(KdeKernel kernel) { return kKernels.name(kernel); }
+KdeKernel parse_kde_kernel(const std::string& text) { return kKernels.parse(text); }
+std::string to_string(KdeMethod method) { return kMethods.name(method); }
+KdeMethod parse_kde_method(const std::string& text) { return kMethods.parse(text); }
 
 std::string to_string(const BandwidthRule& rule) {
   switch (rule.kind) {
@@ -40,33 +41,12 @@ std::string to_string(const BandwidthRule& rule) {
 BandwidthRule parse_bandwidth_rule(const std::string& text) {
   if (text == "scott") return {BandwidthRule::Kind::Scott, 0};
   if (text == "silverman") return {BandwidthRule::Kind::Silverman, 0};
-  double v = 0;
-  size_t used = 0;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::logic_error&) {
-    used = 0;
-  }
-  if (used == 0 || used != text.size() || !std::isfinite(v) || v <= 0)
+  const auto v = detail::parse_number<double>(text);
+  if (!v || !std::isfinite(*v) || *v <= 0)
     throw InputError(fmt::format("bandwidth '{}' is not 'scott', 'silverman' or a positive number (the factor "
                                  "multiplying the data's standard deviation, as SciPy's bw_method)",
                                  text));
-  return {BandwidthRule::Kind::Factor, v};
-}
-
-std::string to_string(KdeMethod method) {
-  switch (method) {
-    case KdeMethod::Auto: return "auto";
-    case KdeMethod::Exact: return "exact";
-    case KdeMethod::Fast: return "fast";
-  }
-  return "?";
-}
-
-KdeMethod parse_kde_method(const std::string& text) {
-  for (KdeMethod m : {KdeMethod::Auto, KdeMethod::Exact, KdeMethod::Fast})
-    if (text == to_string(m)) return m;
-  throw InputError(fmt::format("method '{}' is not one of: auto, exact, fast", text));
+  return {BandwidthRule::Kind::Factor, *v};
 }
 
 double bandwidth_factor(const BandwidthRule& rule, int64_t n) {

@@ -62,9 +62,10 @@ class FastCompact final : public FastKde {
     pdf_t_.assign(ranges_.total * kTerms, 0.0);
     for_each_active_cell(cells_, ranges_, kCellsPerBandwidth - 2,
                          [&](int64_t m, std::size_t slot, std::size_t jb, std::size_t je) {
-                           for (std::size_t j = jb; j < je; ++j)
-                             accumulate(&totals_[j * kTerms], m - cells_.index[j], &tail_t_[slot * kTerms],
-                                        &pdf_t_[slot * kTerms]);
+                           for (std::size_t j = jb; j < je; ++j) {
+                             accumulate(&totals_[j * kTerms], m - cells_.index[j], true, &tail_t_[slot * kTerms]);
+                             accumulate(&totals_[j * kTerms], m - cells_.index[j], false, &pdf_t_[slot * kTerms]);
+                           }
                            for (int a = 0; a < kTerms; ++a) {
                              tail_t_[slot * kTerms + static_cast<std::size_t>(a)] /= kFactorial[static_cast<std::size_t>(a)];
                              pdf_t_[slot * kTerms + static_cast<std::size_t>(a)] /= kFactorial[static_cast<std::size_t>(a)];
@@ -89,30 +90,24 @@ class FastCompact final : public FastKde {
   double density_error_bound() const override { return density_bound_; }
 
  private:
-  // Adds one cell's (signed) moments `mom`, at cell offset s = m − j, to both coefficient sets.
-  void accumulate(const double* mom, int64_t s, double* tail, double* pdf) const {
-    const double u0 = static_cast<double>(s) / kCellsPerBandwidth;
-    const Derivatives gt = derivatives(kernel_, true, u0), gp = derivatives(kernel_, false, u0);
+  // Adds one cell's (signed) moments `mom`, at cell offset s = m − j, to the coefficients of the
+  // tail (tail) or the density.
+  void accumulate(const double* mom, int64_t s, bool tail, double* coef) const {
+    const Derivatives g = derivatives(kernel_, tail, static_cast<double>(s) / kCellsPerBandwidth);
     for (int a = 0; a < kTerms; ++a)
-      for (int b = 0; a + b < kTerms; ++b) {
-        tail[a] += mom[b] * gt[static_cast<std::size_t>(a + b)];
-        pdf[a] += mom[b] * gp[static_cast<std::size_t>(a + b)];
-      }
+      for (int b = 0; a + b < kTerms; ++b) coef[a] += mom[b] * g[static_cast<std::size_t>(a + b)];
   }
 
-  // Σ over data [i0, i1) (all within the support) of G(uᵢ), through the cells they fall in.
-  double partial_sum(int64_t i0, int64_t i1, int64_t m, double e, bool tail) const {
-    if (i0 >= i1) return 0.0;
+  // Σ over data [i0, i1) (all within the support) of G(uᵢ), through the cells they fall in;
+  // cell c is at or before the one holding i0.
+  double partial_sum(int64_t i0, int64_t i1, std::size_t c, int64_t m, double e, bool tail) const {
     double sum = 0;
-    std::size_t c = static_cast<std::size_t>(std::upper_bound(cells_.begin.begin(), cells_.begin.end(), i0) -
-                                             cells_.begin.begin()) - 1;
     for (; c < cells_.size() && cells_.begin[c] < i1; ++c) {
       const int64_t lo = std::max(i0, cells_.begin[c]), hi = std::min(i1, cells_.begin[c + 1]);
       if (lo >= hi) continue;
-      double mom[kTerms], tc[kTerms] = {0, 0, 0, 0}, pc[kTerms] = {0, 0, 0, 0};
+      double mom[kTerms], t[kTerms] = {0, 0, 0, 0};
       for (int b = 0; b < kTerms; ++b) mom[b] = moment_prefix(c, hi, b) - moment_prefix(c, lo, b);
-      accumulate(mom, m - cells_.index[c], tc, pc);
-      const double* t = tail ? tc : pc;
+      accumulate(mom, m - cells_.index[c], tail, t);
       double s = t[kTerms - 1] / kFactorial[kTerms - 1];
       for (int a = kTerms - 2; a >= 0; --a) s = s * e + t[a] / kFactorial[static_cast<std::size_t>(a)];
       sum += s;
@@ -125,10 +120,6 @@ class FastCompact final : public FastKde {
                                        : prefix_[static_cast<std::size_t>(i) * kTerms + static_cast<std::size_t>(b)];
   }
 
-  int64_t data_begin_of_cell_at_or_above(int64_t m) const {
-    return cells_.begin[cells_.first_at_or_above(m)];
-  }
-
   double evaluate(double x, bool tail) const {
     const int64_t m = lattice_.cell_of(x), K = kCellsPerBandwidth;
     const double e = lattice_.offset(x, m, inv_h_);
@@ -139,21 +130,25 @@ class FastCompact final : public FastKde {
       for (int a = kTerms - 2; a >= 0; --a) s = s * e + t[a];
       sum += s;
     }
+    // Non-empty cells: [c0, c1) lower boundary (m − K − 1 … m − K + 1), [c1, c2) inside,
+    // [c2, c3) upper boundary (m + K − 1 … m + K + 1), then everything above. One search, then
+    // short scans (at most 2K cells).
+    const std::size_t c0 = cells_.first_at_or_above(m - K - 1);
+    auto next = [&](std::size_t c, int64_t below) {
+      while (c < cells_.size() && cells_.index[c] < below) ++c;
+      return c;
+    };
+    const std::size_t c1 = next(c0, m - K + 2), c2 = next(c1, m + K - 1), c3 = next(c2, m + K + 2);
     auto u_of = [&](int64_t i) { return (x - data_[static_cast<std::size_t>(i)]) * inv_h_; };
-    // Lower boundary cells: points with u ≥ 1 are outside; the rest (u < 1) inside.
-    {
-      int64_t ib = data_begin_of_cell_at_or_above(m - K - 1), ie = data_begin_of_cell_at_or_above(m - K + 2);
-      const int64_t in = partition(ib, ie, [&](int64_t i) { return u_of(i) >= 1; });
-      sum += partial_sum(in, ie, m, e, tail);
-    }
-    // Upper boundary cells: u > −1 inside; u ≤ −1 wholly above x (tail 1, density 0).
-    {
-      int64_t ib = data_begin_of_cell_at_or_above(m + K - 1), ie = data_begin_of_cell_at_or_above(m + K + 2);
-      const int64_t out = partition(ib, ie, [&](int64_t i) { return u_of(i) > -1; });
-      sum += partial_sum(ib, out, m, e, tail);
-      if (tail) sum += static_cast<double>(ie - out);
-    }
-    if (tail) sum += static_cast<double>(cells_.count_above(m + K + 1));
+    // Lower boundary: points with u ≥ 1 are outside; the rest (u < 1) inside.
+    const int64_t lower_end = cells_.begin[c1];
+    const int64_t in = partition(cells_.begin[c0], lower_end, [&](int64_t i) { return u_of(i) >= 1; });
+    sum += partial_sum(in, lower_end, c0, m, e, tail);
+    // Upper boundary: u > −1 inside; u ≤ −1 wholly above x (tail 1, density 0).
+    const int64_t upper_begin = cells_.begin[c2], upper_end = cells_.begin[c3];
+    const int64_t out = partition(upper_begin, upper_end, [&](int64_t i) { return u_of(i) > -1; });
+    sum += partial_sum(upper_begin, out, c2, m, e, tail);
+    if (tail) sum += static_cast<double>(upper_end - out) + static_cast<double>(cells_.begin.back() - upper_end);
     return sum;
   }
 
