@@ -159,6 +159,7 @@ PvalueReport kde_pvalues(const KdeModel& model, const std::vector<NamedTrace>& t
     check_same_model(model, *t.trace, t.name);
   }
   const int L = model.num_layers(), E = model.num_experts;
+  if (E > 65535) throw UnsupportedError(fmt::format("kde pvalues: {} experts per layer; ranks are kept for up to 65535", E));
   PvalueReport report;
   report.groups = pvalue_group_names(model.top_k, E);
   int64_t rows = 0;
