@@ -8,6 +8,7 @@ class App;
 namespace moeroute::cli {
 
 void add_diff_command(CLI::App& app);
+void add_kde_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_detokenize_command(CLI::App& app);
 void add_download_command(CLI::App& app);

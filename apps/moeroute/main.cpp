@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer("Run 'moeroute <command> --help' for a command's options. Docs: docs/cli.md");
   moeroute::cli::add_diff_command(app);
+  moeroute::cli::add_kde_command(app);
   moeroute::cli::add_tokenize_command(app);
   moeroute::cli::add_detokenize_command(app);
   moeroute::cli::add_download_command(app);

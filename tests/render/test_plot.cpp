@@ -416,3 +416,45 @@ TEST_CASE("a grid figure lays out each axes in its own cell", "[plot][figure]") 
   CHECK(b.plot.x + b.plot.w <= 800);
   CHECK(Png(fig.render(ImageFormat::Png, 1)).width() == 800);
 }
+
+TEST_CASE("small multiples: 256 axes, compact spacing, a figure title and key", "[plot][figure]") {
+  CHECK_NOTHROW(Figure(2000, 2000, 16, 16));
+  CHECK_THROWS_WITH(Figure(2000, 2000, 16, 17), Catch::Contains("1 … 256 axes"));
+  LineSpec l;
+  l.y = {1, 2, 3};
+  auto top_of_plot = [&](bool title, bool key, bool compact) {
+    Figure fig(400, 300);
+    fig.axes().line(l).set_title("t").set_compact(compact);
+    if (title) fig.set_title("Figure");
+    if (key) fig.set_key({{"a", series_color(0), true}, {"b", series_color(1), false}});
+    return fig.layout().plot.y;
+  };
+  // The title band is 34 px and the key band 22 px; compact axes save padding and title size.
+  CHECK(top_of_plot(true, false, false) - top_of_plot(false, false, false) == Approx(34));
+  CHECK(top_of_plot(true, true, false) - top_of_plot(true, false, false) == Approx(22));
+  CHECK(top_of_plot(false, false, true) < top_of_plot(false, false, false) - 8);
+  // The key's line swatch is drawn in the series colour in the key band.
+  Figure fig(400, 300);
+  fig.axes().line(l);
+  fig.set_key({{"only", series_color(3), true}});
+  const Png png(fig.render(ImageFormat::Png, 1));
+  bool found = false;
+  for (int x = 0; x < 400 && !found; ++x) found = colour_distance(png.hex(x, 11), to_hex(series_color(3))) < 8;
+  CHECK(found);
+}
+
+TEST_CASE("a pre-binned histogram draws its bins and is validated", "[plot][histogram]") {
+  Figure fig(400, 300);
+  fig.axes().histogram(Histogram{{0, 1, 3}, {2, 1}}, "h", Color{1, 0, 0}).set_legend(false);
+  const AxesLayout lay = fig.layout();
+  const Png png(fig.render(ImageFormat::Png, 1));
+  // The middle of the first bin, half-way up its height 2, is the bin colour.
+  const int x = static_cast<int>(lay.x(0.5)), y = static_cast<int>(lay.y(1.0));
+  CHECK(png.hex(x, y) == "#ff0000");
+  CHECK(png.hex(static_cast<int>(lay.x(2.0)), static_cast<int>(lay.y(1.5))) != "#ff0000");  // above bin 2
+  Figure small(300, 200);
+  Axes& ax = small.axes();
+  CHECK_THROWS_WITH(ax.histogram(Histogram{{0, 1}, {1, 2}}), Catch::Contains("2 edges for 2 bins"));
+  CHECK_THROWS_WITH(ax.histogram(Histogram{{0, 0, 1}, {1, 2}}), Catch::Contains("increasing"));
+  CHECK_THROWS_WITH(ax.histogram(Histogram{{0, 1}, {-1}}), Catch::Contains("≥ 0"));
+}

@@ -161,11 +161,17 @@ class Axes {
   Axes& set_xlim(double lo, double hi);  ///< fixes the x range (default: fitted to the data)
   Axes& set_ylim(double lo, double hi);  ///< fixes the y range (default: fitted to the data)
   Axes& set_legend(bool show);           ///< default: a legend when any series has a label
+  /// Small-multiples style: an 11 px title and 4 px padding instead of 14 px and 10 px, so many
+  /// small axes keep room for their data.
+  Axes& set_compact(bool compact = true);
 
   Axes& heatmap(HeatmapSpec spec);        ///< at most one per axes
   Axes& bars(BarSpec spec);               ///< all bar series need the same length
   Axes& line(LineSpec spec);
   Axes& histogram(HistogramSpec spec);
+  /// A histogram binned elsewhere (e.g. from counts): at least one bin, increasing finite edges,
+  /// finite non-negative heights. Drawn like histogram().
+  Axes& histogram(Histogram binned, std::string label = {}, std::optional<Color> color = {});
 
   /// The validated contents (an opaque type outside the library; used by the renderer).
   const detail::AxesData& data() const { return *d_; }
@@ -195,10 +201,18 @@ struct AxesLayout {
   Rect nan_swatch;                 ///< the "NaN" key below the ramp; w = 0 when no cell is NaN
 };
 
-/// A canvas of width × height units holding rows × cols axes of equal size.
+/// One entry of a figure-wide key (Figure::set_key).
+struct KeyEntry {
+  std::string label;  ///< text after the swatch
+  Color color;        ///< swatch colour
+  bool line = true;   ///< a line swatch (lines); false: a filled box (bars, histograms)
+};
+
+/// A canvas of width × height units holding rows × cols axes of equal size, below an optional
+/// figure title and key.
 class Figure {
  public:
-  /// Throws InputError unless width, height ≥ 64 and rows, cols ≥ 1.
+  /// Throws InputError unless width, height ≥ 64, rows, cols ≥ 1 and rows × cols ≤ 256.
   Figure(double width, double height, std::size_t rows = 1, std::size_t cols = 1);
   ~Figure();
   Figure(Figure&&) noexcept;
@@ -206,6 +220,11 @@ class Figure {
 
   double width() const { return width_; }
   double height() const { return height_; }
+  /// A bold 15 px title centred above all axes; it takes a 34 px band off the top.
+  Figure& set_title(std::string title);
+  /// A figure-wide key in one centred row below the title (small multiples whose panels share
+  /// their series); it takes a 22 px band.
+  Figure& set_key(std::vector<KeyEntry> entries);
   /// The axes in grid cell (row, col). Throws InputError when out of range.
   Axes& axes(std::size_t row = 0, std::size_t col = 0);
   const Axes& axes(std::size_t row = 0, std::size_t col = 0) const;
@@ -223,7 +242,10 @@ class Figure {
   double height_;
   std::size_t rows_;
   std::size_t cols_;
+  std::string title_;
+  std::vector<KeyEntry> key_;
   std::vector<std::unique_ptr<Axes>> axes_;
+  double title_top() const;  // height of the title and key bands (0 without either)
 };
 
 }  // namespace moeroute::plot

@@ -9,7 +9,8 @@
 
 #include "moeroute/atomic_file.h"
 #include "io/json_input.h"
-#include "io/metadata_keys.h"
+#include "io/moeroute_file.h"
+#include "io/tensor_bytes.h"
 #include "moeroute/error.h"
 #include "moeroute/safetensors.h"
 
@@ -17,22 +18,10 @@ namespace moeroute {
 
 namespace {
 
-using detail::kFormatKey;
-using detail::kVersionKey;
-constexpr const char* kFormatName = "moeroute.trace";
-constexpr const char* kTraceKey = "moeroute.trace";
+constexpr detail::MoerouteFileKind kTraceFile{"moeroute.trace", "trace", "docs/trace-format.md", kTraceFormatVersion};
 
-template <typename T>
-std::string_view as_bytes(const std::vector<T>& v) {
-  return {reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T)};
-}
-
-template <typename T>
-std::vector<T> copy_out(std::string_view bytes) {
-  std::vector<T> v(bytes.size() / sizeof(T));
-  if (!bytes.empty()) std::memcpy(v.data(), bytes.data(), bytes.size());
-  return v;
-}
+using detail::as_bytes;
+using detail::copy_out;
 
 std::string trace_header_json(const RouterTrace& t) {
   nlohmann::ordered_json j;
@@ -91,9 +80,9 @@ std::string serialize_trace(const RouterTrace& trace, const TraceSaveOptions& op
   const int64_t L = trace.num_layers(), T = trace.num_positions, K = trace.top_k, E = trace.num_experts;
 
   SafetensorsWriter w;
-  w.set_metadata({{kFormatKey, kFormatName},
-                  {kVersionKey, std::to_string(format_version_for(trace))},
-                  {kTraceKey, trace_header_json(trace)}});
+  w.set_metadata({{detail::kFormatKey, std::string(kTraceFile.format)},
+                  {detail::kFormatVersionKey, std::to_string(format_version_for(trace))},
+                  {std::string(kTraceFile.format), trace_header_json(trace)}});
   if (trace.has_sequences()) w.add("sequence_ids", Dtype::I64, {T}, as_bytes(trace.sequence_ids));
   if (!trace.positions.empty()) w.add("positions", Dtype::I64, {T}, as_bytes(trace.positions));
   if (!trace.segments.empty()) w.add("segments", Dtype::U8, {T}, as_bytes(trace.segments));
@@ -119,29 +108,11 @@ std::string serialize_trace(const RouterTrace& trace, const TraceSaveOptions& op
 RouterTrace load_trace(const std::filesystem::path& path) {
   const std::string file = path.string();
   SafetensorsFile st(path);
-  const auto& md = st.metadata();
-  auto meta_field = [&](const char* key) -> const std::string& {
-    const auto it = md.find(key);
-    if (it == md.end())
-      throw InputError(fmt::format("{}: not a moeroute trace: __metadata__ has no '{}' (docs/trace-format.md)", file, key));
-    return it->second;
-  };
-  if (meta_field(kFormatKey) != kFormatName)
-    throw InputError(fmt::format("{}: __metadata__['{}'] is '{}', expected '{}'", file, kFormatKey,
-                                 meta_field(kFormatKey), kFormatName));
-  int version = 0;
-  try {
-    version = std::stoi(meta_field(kVersionKey));
-  } catch (const std::logic_error&) {
-    throw InputError(fmt::format("{}: format version '{}' is not a number", file, meta_field(kVersionKey)));
-  }
-  if (version < 1 || version > kTraceFormatVersion)
-    throw UnsupportedError(fmt::format("{}: trace format version {} is not supported (this moeroute reads 1..{})",
-                                       file, version, kTraceFormatVersion));
+  const detail::MoerouteHeader header = detail::read_moeroute_header(st, kTraceFile);
 
   RouterTrace t;
   {
-    const auto j = detail::parse_json(meta_field(kTraceKey), fmt::format("{}: __metadata__['{}']", file, kTraceKey));
+    const auto& j = header.description;
     j.expect_object();
     t.meta.model_id = j.at("model_id").string();
     t.meta.source = j.at("source").string();

@@ -61,6 +61,11 @@ Axes& Axes::set_legend(bool show) {
   return *this;
 }
 
+Axes& Axes::set_compact(bool compact) {
+  d_->compact = compact;
+  return *this;
+}
+
 Axes& Axes::heatmap(HeatmapSpec spec) {
   if (d_->heatmap) throw InputError("plot heatmap: an axes holds at most one heatmap");
   if (spec.rows == 0 || spec.cols == 0 || spec.values.empty())
@@ -108,6 +113,20 @@ Axes& Axes::line(LineSpec spec) {
 Axes& Axes::histogram(HistogramSpec spec) {
   detail::HistogramData h{bin_histogram(spec), spec.label, {}};
   h.color = spec.color ? *spec.color : series_color(d_->series_count());
+  d_->histograms.push_back(std::move(h));
+  return *this;
+}
+
+Axes& Axes::histogram(Histogram binned, std::string label, std::optional<Color> color) {
+  if (binned.heights.empty() || binned.edges.size() != binned.heights.size() + 1)
+    throw InputError(fmt::format("plot histogram: {} edges for {} bins (expected bins + 1, at least one bin)",
+                                 binned.edges.size(), binned.heights.size()));
+  for (std::size_t i = 0; i < binned.edges.size(); ++i)
+    if (!std::isfinite(binned.edges[i]) || (i > 0 && !(binned.edges[i] > binned.edges[i - 1])))
+      throw InputError("plot histogram: edges must be finite and increasing");
+  for (double h : binned.heights)
+    if (!(std::isfinite(h) && h >= 0)) throw InputError("plot histogram: heights must be finite and ≥ 0");
+  detail::HistogramData h{std::move(binned), std::move(label), color ? *color : series_color(d_->series_count())};
   d_->histograms.push_back(std::move(h));
   return *this;
 }

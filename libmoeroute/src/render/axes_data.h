@@ -27,6 +27,7 @@ struct AxesData {
   AxisData x;
   AxisData y;
   std::optional<bool> legend;            ///< unset: shown when a series has a label
+  bool compact = false;                  ///< small-multiples spacing (Axes::set_compact)
   std::optional<HeatmapSpec> heatmap;
   std::vector<BarSpec> bars;             ///< colours resolved
   std::vector<LineSpec> lines;           ///< colours resolved, x filled in

@@ -29,18 +29,19 @@ void draw_ticks(Canvas& c, const Geometry& g) {
 
 void draw_labels(Canvas& c, const AxesData& a, const Geometry& g) {
   const Rect& cell = g.cell;
+  const AxesStyle st = axes_style(a.compact);
   const double cx = g.plot.x + g.plot.w / 2, cy = g.plot.y + g.plot.h / 2;
   if (!a.x.label.empty()) {
-    const auto [s, x] = place_text(a.x.label, kLabelFont, cx, cell.x + kPad, cell.x + cell.w - kPad);
+    const auto [s, x] = place_text(a.x.label, kLabelFont, cx, cell.x + st.pad, cell.x + cell.w - st.pad);
     c.text({x, g.xlabel_y}, s, kLabelFont, kInk, HAlign::Center, VAlign::Top);
   }
   if (!a.y.label.empty()) {
-    const auto [s, y] = place_text(a.y.label, kLabelFont, cy, cell.y + kPad, cell.y + cell.h - kPad);
+    const auto [s, y] = place_text(a.y.label, kLabelFont, cy, cell.y + st.pad, cell.y + cell.h - st.pad);
     c.text({g.ylabel_x, y}, s, kLabelFont, kInk, HAlign::Center, VAlign::Bottom, true);
   }
   if (!a.title.empty()) {  // centred over the plot unless that pushes it out of the cell
-    const auto [s, x] = place_text(a.title, kTitleFont, cx, cell.x + kPad, cell.x + cell.w - kPad);
-    c.text({x, g.title_y}, s, kTitleFont, kInk, HAlign::Center, VAlign::Baseline);
+    const auto [s, x] = place_text(a.title, st.title, cx, cell.x + st.pad, cell.x + cell.w - st.pad);
+    c.text({x, g.title_y}, s, st.title, kInk, HAlign::Center, VAlign::Baseline);
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "analysis/quantile.h"
 #include "moeroute/error.h"
 #include "moeroute/plot.h"
 
@@ -14,21 +15,13 @@ namespace {
 // Upper bound on bins: beyond it bars are thinner than a pixel anyway.
 constexpr std::size_t kMaxBins = 10000;
 
-// numpy.percentile with linear interpolation on sorted data.
-double percentile(const std::vector<double>& sorted, double q) {
-  const double pos = q * static_cast<double>(sorted.size() - 1);
-  const auto i = static_cast<std::size_t>(pos);
-  const double frac = pos - static_cast<double>(i);
-  return i + 1 < sorted.size() ? sorted[i] + frac * (sorted[i + 1] - sorted[i]) : sorted[i];
-}
-
 // NumPy's "auto" bin width: the smaller of Freedman–Diaconis and Sturges (Sturges alone when
 // the IQR is 0), both from the samples inside the range; a zero width means one bin.
 std::size_t auto_bins(std::vector<double> x, double lo, double hi) {
   std::sort(x.begin(), x.end());
   const double n = static_cast<double>(x.size());
   const double sturges = (x.back() - x.front()) / (std::log2(n) + 1.0);
-  const double fd = 2.0 * (percentile(x, 0.75) - percentile(x, 0.25)) * std::pow(n, -1.0 / 3.0);
+  const double fd = 2.0 * (moeroute::detail::quantile_sorted(x, 0.75) - moeroute::detail::quantile_sorted(x, 0.25)) * std::pow(n, -1.0 / 3.0);
   const double width = fd > 0 ? std::min(fd, sturges) : sturges;
   if (!(width > 0)) return 1;
   return static_cast<std::size_t>(std::max(1.0, std::ceil((hi - lo) / width)));

@@ -215,9 +215,10 @@ Geometry compute_geometry(const AxesData& a, const Rect& cell) {
   g.cell = cell;
   g.x.lo = xr.lo, g.x.hi = xr.hi;
   g.y.lo = yr.lo, g.y.hi = yr.hi, g.y.inverted = yr.inverted;
-  const TextExtent title = measure_text(a.title, kTitleFont), label = measure_text("Hg", kLabelFont);
+  const AxesStyle st = axes_style(a.compact);
+  const TextExtent title = measure_text(a.title, st.title), label = measure_text("Hg", kLabelFont);
   const TextExtent tick = measure_text("0", kTickFont);
-  const double top = std::round(cell.y + kPad + (a.title.empty() ? tick.cap / 2 : title.height() + kTitleGap));
+  const double top = std::round(cell.y + st.pad + (a.title.empty() ? tick.cap / 2 : title.height() + st.title_gap));
   const bool colorbar = a.heatmap && a.heatmap->colorbar;
 
   double left = 60, right = 20, bottom = 40;
@@ -239,20 +240,20 @@ Geometry compute_geometry(const AxesData& a, const Rect& cell) {
       overflow_right = measure_text(g.x.labels.back(), kTickFont).width / 2 -
                        (g.plot.x + g.plot.w - g.x.map(g.x.ticks.back()));
     }
-    double new_left = kPad + g.y.label_extent + kTickGap + kTickLength + (a.y.label.empty() ? 0 : label.height() + kLabelGap);
-    new_left = std::ceil(std::max(new_left, kPad + overflow_left));
-    double new_right = kPad + std::max(0.0, overflow_right);
+    double new_left = st.pad + g.y.label_extent + kTickGap + kTickLength + (a.y.label.empty() ? 0 : label.height() + kLabelGap);
+    new_left = std::ceil(std::max(new_left, st.pad + overflow_left));
+    double new_right = st.pad + std::max(0.0, overflow_right);
     if (colorbar) {
       const double cb_label = a.heatmap->colorbar_label.empty() ? 0 : label.height();
-      new_right = std::max(new_right, g.colorbar->label_x + cb_label - (g.plot.x + g.plot.w) + kPad);
+      new_right = std::max(new_right, g.colorbar->label_x + cb_label - (g.plot.x + g.plot.w) + st.pad);
     }
     new_right = std::ceil(new_right);
     const double new_bottom = std::ceil(kTickLength + kTickGap + g.x.label_extent +
-                                        (a.x.label.empty() ? 0 : kLabelGap + label.height()) + kPad);
+                                        (a.x.label.empty() ? 0 : kLabelGap + label.height()) + st.pad);
     if (new_left == left && new_right == right && new_bottom == bottom) break;
     left = new_left, right = new_right, bottom = new_bottom;
   }
-  g.title_y = cell.y + kPad + title.ascent;
+  g.title_y = cell.y + st.pad + title.ascent;
   g.xlabel_y = g.plot.y + g.plot.h + kTickLength + kTickGap + g.x.label_extent + kLabelGap;
   g.ylabel_x = g.plot.x - kTickLength - kTickGap - g.y.label_extent - kLabelGap;
   return g;

@@ -17,6 +17,26 @@ inline constexpr double kTitleGap = 10;     ///< title baseline area to the plot
 inline constexpr double kLabelSpacing = 8;  ///< minimum free space between neighbouring tick labels
 inline constexpr double kMaxCategoryLabel = 220;  ///< longer category names are shortened with "…"
 
+/// Small multiples (Axes::set_compact): a smaller title and tighter padding.
+inline constexpr Font kCompactTitleFont{11, true};
+inline constexpr double kCompactPad = 4;
+inline constexpr double kCompactTitleGap = 5;
+
+/// What an axes' cell spacing and title use.
+struct AxesStyle {
+  double pad;        ///< cell edge to text
+  Font title;        ///< title font
+  double title_gap;  ///< title to plot
+};
+inline AxesStyle axes_style(bool compact) {
+  return compact ? AxesStyle{kCompactPad, kCompactTitleFont, kCompactTitleGap} : AxesStyle{kPad, kTitleFont, kTitleGap};
+}
+
+/// Figure::set_title: the title band at the top of the figure.
+inline constexpr Font kFigureTitleFont{15, true};
+inline constexpr double kFigureTitleBand = 34;
+inline constexpr double kFigureKeyBand = 22;
+
 inline constexpr double kColorbarGap = 14;    ///< plot to colour ramp
 inline constexpr double kColorbarWidth = 14;  ///< colour ramp width
 inline constexpr double kSwatchHeight = 12;   ///< "NaN" key below the ramp

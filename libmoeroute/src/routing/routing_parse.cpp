@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/parse_number.h"
 #include "io/json_input.h"
 #include "moeroute/error.h"
 #include "moeroute/routing.h"
@@ -46,29 +47,15 @@ std::map<std::string, std::string> parse_params(const std::string& text, const s
 }
 
 int to_int(const std::string& text, const std::string& key, const std::string& v) {
-  size_t used = 0;
-  int r = 0;
-  try {
-    r = std::stoi(v, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != v.size())
-    throw InputError(fmt::format("routing rule '{}': {} must be an integer, got '{}'", text, key, v));
-  return r;
+  const auto r = detail::parse_number<int>(v);
+  if (!r) throw InputError(fmt::format("routing rule '{}': {} must be an integer, got '{}'", text, key, v));
+  return *r;
 }
 
 double to_double(const std::string& text, const std::string& key, const std::string& v) {
-  size_t used = 0;
-  double r = 0;
-  try {
-    r = std::stod(v, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != v.size())
-    throw InputError(fmt::format("routing rule '{}': {} must be a number, got '{}'", text, key, v));
-  return r;
+  const auto r = detail::parse_number<double>(v);
+  if (!r) throw InputError(fmt::format("routing rule '{}': {} must be a number, got '{}'", text, key, v));
+  return *r;
 }
 
 bool to_bool(const std::string& text, const std::string& key, const std::string& v) {

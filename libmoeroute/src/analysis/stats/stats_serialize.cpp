@@ -9,7 +9,7 @@
 
 #include "analysis/stats/stats_state.h"
 #include "io/json_input.h"
-#include "io/metadata_keys.h"
+#include "io/moeroute_file.h"
 #include "moeroute/error.h"
 #include "moeroute/safetensors.h"
 
@@ -277,7 +277,7 @@ std::string RoutingStats::serialize() {
   w.add("closed_groups", Dtype::I64, groups, {static_cast<int64_t>(d.closed.size()), 3});
 
   w.raw().set_metadata({{detail::kFormatKey, detail::kFormatName},
-                        {detail::kVersionKey, std::to_string(detail::kVersion)},
+                        {detail::kFormatVersionKey, std::to_string(detail::kVersion)},
                         {detail::kDocKey, doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)}});
   return w.raw().serialize();
 }
@@ -305,9 +305,9 @@ RoutingStats RoutingStats::load(const std::filesystem::path& file) {
   };
   if (meta(detail::kFormatKey) != detail::kFormatName)
     throw InputError(fmt::format("{}: not a moeroute stats state ('{}' is '{}')", what, detail::kFormatKey, meta(detail::kFormatKey)));
-  if (meta(detail::kVersionKey) != std::to_string(detail::kVersion))
+  if (meta(detail::kFormatVersionKey) != std::to_string(detail::kVersion))
     throw UnsupportedError(fmt::format("{}: stats state version {} is not supported (this moeroute reads {})", what,
-                                       meta(detail::kVersionKey), detail::kVersion));
+                                       meta(detail::kFormatVersionKey), detail::kVersion));
   const detail::JsonField doc = detail::parse_json(meta(detail::kDocKey), what + ": __metadata__['moeroute.stats']");
   RoutingStats out(detail::options_from(doc.at("options")));
   State& d = *out.s_;
