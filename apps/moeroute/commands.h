@@ -10,6 +10,9 @@ namespace moeroute::cli {
 void add_diff_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_detokenize_command(CLI::App& app);
+void add_report_command(CLI::App& app);
+void add_simulate_command(CLI::App& app);
+void add_gif_command(CLI::App& app);
 #if MOEROUTE_WITH_TORCH
 void add_record_command(CLI::App& app);
 void add_compare_command(CLI::App& app);

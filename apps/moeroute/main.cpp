@@ -18,6 +18,9 @@ int main(int argc, char** argv) {
   moeroute::cli::add_diff_command(app);
   moeroute::cli::add_tokenize_command(app);
   moeroute::cli::add_detokenize_command(app);
+  moeroute::cli::add_report_command(app);
+  moeroute::cli::add_simulate_command(app);
+  moeroute::cli::add_gif_command(app);
 #if MOEROUTE_WITH_TORCH
   moeroute::cli::add_compare_command(app);
   moeroute::cli::add_record_command(app);
