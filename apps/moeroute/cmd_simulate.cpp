@@ -4,34 +4,23 @@
 #include <memory>
 
 #include "commands.h"
-#include "moeroute/atomic_file.h"
-#include "moeroute/error.h"
-#include "moeroute/report.h"
-#include "moeroute/routing_gif.h"
+#include "moeroute/simulate.h"
 
 namespace moeroute::cli {
 
-namespace {
-struct SimulateArgs {
-  std::string html, gif, preview, og_image;
-  std::vector<std::string> replay;
-  SimulationGifOptions gif_options;
-};
-}  // namespace
-
 void add_simulate_command(CLI::App& app) {
-  auto args = std::make_shared<SimulateArgs>();
-  auto& g = args->gif_options;
+  auto job = std::make_shared<SimulateJob>();
+  auto& g = job->options;
   auto& s = g.simulator;
   auto* cmd = app.add_subcommand(
       "simulate", "The routing simulator (noisy top-k gating, shared and micro-experts) as an HTML page and/or an "
                   "animated GIF (docs/simulator.md)");
-  cmd->add_option("--html", args->html, "Write the interactive simulator page here");
-  cmd->add_option("--trace", args->replay, "Trace files the HTML page can replay token by token (repeatable)")
+  cmd->add_option("--html", job->html, "Write the interactive simulator page here");
+  cmd->add_option("--trace", job->replay, "Trace files the HTML page can replay token by token (repeatable)")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--og-image", args->og_image, "Absolute URL of the page's Open Graph preview image");
-  cmd->add_option("--gif", args->gif, "Write an animated GIF of the simulation here");
-  cmd->add_option("--preview", args->preview, "Write the GIF's first frame as a PNG here (a still preview)");
+  cmd->add_option("--og-image", job->og_image, "Absolute URL of the page's Open Graph preview image");
+  cmd->add_option("--gif", job->gif, "Write an animated GIF of the simulation here");
+  cmd->add_option("--preview", job->preview, "Write the GIF's first frame as a PNG here (a still preview)");
   cmd->add_option("--experts,--n-local", s.local_experts, "N_local: routed experts")->capture_default_str();
   cmd->add_option("--shared,--n-shared", s.shared_experts, "S_shared: always-on shared experts")->capture_default_str();
   cmd->add_option("--micro", s.micro_experts, "M: micro-experts per expert")->capture_default_str();
@@ -46,25 +35,9 @@ void add_simulate_command(CLI::App& app) {
   cmd->add_option("--width", g.picture.width, "GIF: width in pixels")->capture_default_str();
   cmd->add_option("--height", g.picture.height, "GIF: height in pixels")->capture_default_str();
   cmd->add_flag("--show-all", g.picture.show_all, "GIF: faint arcs to every micro-expert for context");
-  cmd->callback([args] {
-    if (args->html.empty() && args->gif.empty() && args->preview.empty())
-      throw InputError("simulate: nothing to write; give --html, --gif and/or --preview");
-    const auto& o = args->gif_options;
-    o.simulator.validate();
-    if (!args->gif.empty()) {
-      write_simulation_gif(args->gif, o);
-      fmt::print("wrote {} ({} frames)\n", args->gif, o.frames);
-    }
-    if (!args->preview.empty()) {
-      write_file_atomic(args->preview, simulation_preview_png(o));
-      fmt::print("wrote {}\n", args->preview);
-    }
-    if (!args->html.empty()) {
-      ReportOptions ro;
-      ro.og_image = args->og_image;
-      write_simulator_html({args->replay.begin(), args->replay.end()}, args->html, ro);
-      fmt::print("wrote {}\n", args->html);
-    }
+  cmd->callback([job] {
+    const auto files = run_simulate(*job);
+    fmt::print("wrote {}\n", fmt::join(files, ", "));
   });
 }
 

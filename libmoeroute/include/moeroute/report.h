@@ -73,9 +73,7 @@ void write_report(const std::vector<std::filesystem::path>& inputs, const std::f
 std::string comparison_report_html(const RouterTrace& base, const RouterTrace& var, const RoutingDiff& diff,
                                    const nlohmann::json& generations, const ReportOptions& options = {});
 
-/// What `moeroute simulate --html` does: the standalone simulator page, able to replay the given
-/// trace files (may be none), written atomically.
-void write_simulator_html(const std::vector<std::filesystem::path>& replay_traces, const std::filesystem::path& out,
-                          const ReportOptions& options = {});
+/// The standalone simulator page, able to replay the given trace files (may be none).
+std::string simulator_html(const std::vector<std::filesystem::path>& replay_traces, const ReportOptions& options = {});
 
 }  // namespace moeroute

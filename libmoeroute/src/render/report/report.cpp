@@ -1,5 +1,7 @@
 #include "moeroute/report.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "moeroute/atomic_file.h"
@@ -174,12 +176,12 @@ void write_report(const std::vector<fs::path>& inputs, const fs::path& out, cons
   write_file_atomic(out, report.html());
 }
 
-void write_simulator_html(const std::vector<fs::path>& replay_traces, const fs::path& out, const ReportOptions& options) {
+std::string simulator_html(const std::vector<fs::path>& replay_traces, const ReportOptions& options) {
   ReportOptions o = options;
   o.simulator = true;
   Report report(o);
   for (const auto& p : replay_traces) report.add_replay(p.filename().string(), load_trace(p));
-  write_file_atomic(out, report.html());
+  return report.html();
 }
 
 std::string comparison_report_html(const RouterTrace& base, const RouterTrace& var, const RoutingDiff& diff,

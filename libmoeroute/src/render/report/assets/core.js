@@ -127,7 +127,13 @@ MR.inkOn = function (hex) {
 };
 
 // ---- Numbers
-MR.fmt = (v, digits = 4) => (v == null || !(v === v) ? 'n/a' : Number(v).toPrecision(digits).replace(/\.?0+(e|$)/, '$1'));
+// `digits` significant digits without trailing zeros after the point ("0.25", "1200", "3.1e-5").
+MR.fmt = function (v, digits = 4) {
+  if (v == null || !(v === v)) return 'n/a';
+  const [mantissa, exponent] = Number(v).toPrecision(digits).split('e');
+  const m = mantissa.includes('.') ? mantissa.replace(/\.?0+$/, '') : mantissa;
+  return exponent ? m + 'e' + exponent : m;
+};
 MR.fixed = (v, digits = 3) => (v == null || !(v === v) ? 'n/a' : Number(v).toFixed(digits));
 
 // ---- Shared selection state of one page (layer, step, …): views listen and set.

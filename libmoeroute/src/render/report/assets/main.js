@@ -30,7 +30,9 @@
           const holder = MR.el('div', { class: 'mr-view', 'data-view': view });
           node.append(holder);
           if (!MR.views[view]) throw new Error('no view "' + view + '" in this page');
+          const t = performance.now();
           MR.views[view](holder, section, context);
+          performance.measure('moeroute view ' + view, { start: t });  // per-view start-up cost (tools/bench)
         }
       }
       document.body.dataset.page = String(i);
