@@ -4,7 +4,7 @@
 // a console error, an uncaught exception, a dialog or any request other than the page itself.
 //
 // node tests/browser/browser_test.js CASE --cli MOEROUTE --root SOURCE_DIR --work DIR [--screenshots DIR]
-// CASE: compare | hostile | trace | simulator. Chromium: $MOEROUTE_CHROMIUM or /usr/bin/chromium.
+// CASE: compare | hostile | trace | simulator. Chromium: tools/chromium.js.
 'use strict';
 const assert = require('assert');
 const fs = require('fs');
@@ -19,14 +19,7 @@ const ROOT = path.resolve(arg('root', path.join(__dirname, '..', '..')));
 const CLI = arg('cli');
 const WORK = path.resolve(arg('work', fs.mkdtempSync(path.join(os.tmpdir(), 'moeroute-browser-'))));
 const SHOTS = path.resolve(arg('screenshots', path.join(WORK, 'screenshots')));
-const CHROMIUM = process.env.MOEROUTE_CHROMIUM || '/usr/bin/chromium';
-
-function loadPlaywright() {
-  const where = path.join(ROOT, 'tools', 'node_modules', 'playwright-core');
-  try { return require(where); } catch (e) {
-    throw new Error('playwright-core is not installed at ' + where + ': run scripts/setup-refs.sh (' + e.message + ')');
-  }
-}
+const chromium = require(path.join(ROOT, 'tools', 'chromium.js'));
 
 function moeroute(...args) {
   return execFileSync(CLI, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -34,15 +27,7 @@ function moeroute(...args) {
 
 // Opens `file` in a fresh browser profile; returns { page, problems, close }.
 async function open(file, viewport = { width: 1400, height: 1000 }) {
-  const { chromium } = loadPlaywright();
-  if (!fs.existsSync(CHROMIUM)) throw new Error('no chromium at ' + CHROMIUM + ' (scripts/install-deps.sh installs it)');
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'moeroute-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM, headless: true, viewport,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run'],
-  });
-  const page = context.pages()[0] || (await context.newPage());
+  const { page, close } = await chromium.launch(viewport);
   const url = 'file://' + path.resolve(file);
   const problems = [];
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push('console ' + m.type() + ': ' + m.text()); });
@@ -53,12 +38,17 @@ async function open(file, viewport = { width: 1400, height: 1000 }) {
   await page.goto(url);
   await page.waitForSelector('body[data-ready="1"]', { timeout: 30000 });
   const loadMs = Date.now() - t0;
-  const close = async () => { await context.close(); fs.rmSync(profile, { recursive: true, force: true }); };
   return { page, problems, close, loadMs };
 }
 
 function checkClean(problems) {
   assert.deepStrictEqual(problems, [], 'the page reported problems:\n' + problems.join('\n'));
+}
+
+// The end of every case: a screenshot to look at, and no problem reported on the way.
+async function finish(page, problems, name) {
+  await shot(page, name);
+  checkClean(problems);
 }
 
 async function shot(page, name) {
@@ -70,16 +60,8 @@ async function shot(page, name) {
   console.log('screenshot', file);
 }
 
-// The centre of cell (r, c) of the heatmap in `view`, in page coordinates (the canvas publishes
-// its plot rectangle as data-plot = "x,y,w,h").
-async function heatmapPoint(page, view, r, c, rows, cols) {
-  return page.$eval('[data-view="' + view + '"] canvas.mr-heatmap', (canvas, { r, c, rows, cols }) => {
-    canvas.scrollIntoView({ block: 'center' });
-    const b = canvas.getBoundingClientRect();
-    const [x, y, w, h] = canvas.dataset.plot.split(',').map(Number);
-    return { x: b.left + x + ((c + 0.5) * w) / cols, y: b.top + y + ((r + 0.5) * h) / rows };
-  }, { r, c, rows, cols });
-}
+// The centre of cell (r, c) of the heatmap in `view`, in page coordinates.
+const heatmapCell = (page, view, r, c, rows, cols) => chromium.heatmapPoint(page, view, (c + 0.5) / cols, (r + 0.5) / rows);
 
 function readCsvMatrix(file) {
   const lines = fs.readFileSync(file, 'utf8').trim().split('\n').slice(1);
@@ -113,7 +95,7 @@ async function caseCompare() {
     console.log('load', loadMs, 'ms; first page drawn after', await page.evaluate(() => Math.round(window.moerouteReady.ms)), 'ms');
     // Hover a heatmap cell: the tooltip names its step and layer and shows jsd.csv's value.
     const r = 7, c = Math.floor(S / 2);
-    const p = await heatmapPoint(page, 'divergence', r, c, L, S);
+    const p = await heatmapCell(page, 'divergence', r, c, L, S);
     await page.mouse.move(p.x, p.y);
     const tip = await tipText(page);
     assert.match(tip, new RegExp('step ' + c + '\\b'), tip);
@@ -147,9 +129,7 @@ async function caseCompare() {
     assert.deepStrictEqual([...new Set(await col(1))], [5]);
     // The prompts are shown as text.
     assert.match(await page.innerText('[data-view="summary"]'), /You are an anime expert\./);
-    await page.mouse.move(5, 5);
-    await shot(page, 'compare');
-    checkClean(problems);
+    await finish(page, problems, 'compare');
   } finally { await close(); }
 }
 
@@ -173,8 +153,7 @@ async function caseHostile() {
     assert.ok(text.includes("You are </script><script>window.pwned = 'script';</script>"), 'prompt not shown as text');
     assert.ok(text.includes('Question <img src=x onerror="window.pwned = \'img\'">'), 'prompt not shown as text');
     assert.ok((await page.innerText('h1')).includes('<img src=x'), 'model name not shown as text');
-    await shot(page, 'hostile');
-    checkClean(problems);
+    await finish(page, problems, 'hostile');
   } finally { await close(); }
 }
 
@@ -191,9 +170,7 @@ async function caseTrace() {
     const tip = await tipText(page);
     assert.match(tip, /layer model\.layers\.11\.mlp\.gate/, tip);
     assert.match(tip, /expert \d+/, tip);
-    await page.mouse.move(5, 5);
-    await shot(page, 'trace');
-    checkClean(problems);
+    await finish(page, problems, 'trace');
   } finally { await close(); }
 }
 
@@ -259,8 +236,7 @@ async function caseSimulator() {
     await page.waitForTimeout(1500);
     await page.click(rep + ' button[data-action="pause"]');
     assert.ok(Number(await page.$eval(rep, (v) => v.dataset.row)) >= 1, 'replay did not advance');
-    await shot(page, 'simulator');
-    checkClean(problems);
+    await finish(page, problems, 'simulator');
   } finally { await close(); }
 }
 

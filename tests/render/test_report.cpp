@@ -17,11 +17,14 @@
 #include "render/report/encode.h"
 #include "render/report/page.h"
 #include "render/report/sections.h"
+#include "render/text_encoding.h"
 #include "unit/temp_dir.h"
 #include "unit/trace_fixtures.h"
 
 using namespace moeroute;
 using namespace moeroute::detail;
+using plot::detail::base64;
+using plot::detail::unbase64;
 
 namespace {
 
@@ -99,7 +102,7 @@ TEST_CASE("JSON inside <script> cannot close it; HTML text is escaped", "[report
   CHECK(s.find('<') == std::string::npos);
   CHECK(s.find('>') == std::string::npos);
   CHECK(nlohmann::json::parse(s)["t"].get<std::string>() == j["t"].get<std::string>());  // still the same string
-  CHECK(html_escape("a<b>&\"'") == "a&lt;b&gt;&amp;&quot;'");
+  CHECK(plot::detail::xml_escape("a<b>&\"'") == "a&lt;b&gt;&amp;&quot;'");
   CHECK(script_safe_json({{"bad", std::string("\xff")}}) == "{\"bad\":\"\xef\xbf\xbd\"}");  // invalid UTF-8 → U+FFFD
 }
 

@@ -3,19 +3,12 @@
 // first drawn page, and the redraw after a layer change, a step click and a heatmap hover.
 // node tools/bench/bench_report_load.js REPORT.html [REPEATS]  → one JSON line per repeat.
 'use strict';
-const fs = require('fs');
-const os = require('os');
 const path = require('path');
-const { chromium } = require(path.join(__dirname, '..', 'node_modules', 'playwright-core'));
+const { launch } = require(path.join(__dirname, '..', 'chromium.js'));
 
 async function once(file) {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'moeroute-bench-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.MOEROUTE_CHROMIUM || '/usr/bin/chromium', headless: true, viewport: { width: 1400, height: 1000 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  const { page, close } = await launch();
   try {
-    const page = context.pages()[0] || (await context.newPage());
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto('file://' + path.resolve(file));
@@ -45,8 +38,7 @@ async function once(file) {
     if (errors.length) throw new Error(errors.join('\n'));
     return r;
   } finally {
-    await context.close();
-    fs.rmSync(profile, { recursive: true, force: true });
+    await close();
   }
 }
 

@@ -111,11 +111,15 @@ void draw_routing_scene(Canvas& c, const RoutingScene& s, double width, double h
   const Point p0{router.x + radius, router.y};
   const double lift = std::min(60.0, height * 0.12);
 
-  // Boxes first, arcs over them (ending on their micro-expert dots), then dots and labels.
+  // Boxes first (the chosen ones tinted), arcs over them ending on their micro-expert dots, then
+  // dots and labels.
+  std::vector<bool> chosen(s.experts.size(), false);
+  for (const SceneArc& a : s.arcs)
+    if (a.expert >= 0 && static_cast<size_t>(a.expert) < chosen.size()) chosen[static_cast<size_t>(a.expert)] = true;
   for (size_t e = 0; e < s.experts.size(); ++e) {
     const SceneExpert& ex = s.experts[e];
     const Rect box = grid.box(static_cast<int>(e));
-    c.fill_rect(box, ex.shared ? mix(ex.color, style::kWhite, 0.8) : style::kWhite);
+    c.fill_rect(box, chosen[e] || ex.shared ? mix(ex.color, style::kWhite, 0.8) : style::kWhite);
     c.stroke_rect(box, ex.color, 2);
   }
   if (s.show_all)

@@ -10,11 +10,15 @@
 
 #include <fmt/format.h>
 
+#include "render/text_encoding.h"
+
 namespace moeroute::detail {
+
+using plot::detail::base64;
+using plot::detail::unbase64;
 
 namespace {
 
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr uint16_t kNanCode = 65535;
 constexpr double kSteps = 65534.0;
 
@@ -44,46 +48,6 @@ std::string pack_integers(const std::vector<In>& values, const char* dtype) {
 }
 
 }  // namespace
-
-std::string base64(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const uint32_t n = (uint32_t(uint8_t(in[i])) << 16) | (uint32_t(uint8_t(in[i + 1])) << 8) | uint8_t(in[i + 2]);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += kAlphabet[(n >> 6) & 63];
-    out += kAlphabet[n & 63];
-  }
-  if (i < in.size()) {
-    const bool two = i + 1 < in.size();
-    const uint32_t n = (uint32_t(uint8_t(in[i])) << 16) | (two ? uint32_t(uint8_t(in[i + 1])) << 8 : 0u);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += two ? kAlphabet[(n >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-std::string unbase64(std::string_view text) {
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char ch : text) {
-    if (ch == '=') break;
-    const char* p = std::strchr(kAlphabet, ch);
-    if (!p || ch == '\0') throw std::invalid_argument("unbase64: not base64");
-    acc = (acc << 6) | static_cast<uint32_t>(p - kAlphabet);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
-}
 
 nlohmann::ordered_json encode_u8(const std::vector<int32_t>& v, std::vector<int64_t> shape) {
   return wrap("u8", std::move(shape), pack_integers<uint8_t>(v, "u8"));
@@ -156,21 +120,6 @@ std::string script_safe_json(const nlohmann::ordered_json& value) {
       case '<': out += "\\u003c"; break;
       case '>': out += "\\u003e"; break;
       case '&': out += "\\u0026"; break;
-      default: out += ch;
-    }
-  }
-  return out;
-}
-
-std::string html_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char ch : text) {
-    switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
       default: out += ch;
     }
   }

@@ -1,6 +1,6 @@
-// How the report embeds data and text (docs/report.md, "Data"): arrays as base64 of
-// little-endian integers or floats, large real-valued arrays quantised to 16 bits, JSON made
-// safe inside <script>, text made safe inside HTML, and script hashes for the page's CSP.
+// How the report embeds data (docs/report.md, "Data"): arrays as base64 of little-endian
+// integers or floats, large real-valued arrays quantised to 16 bits, JSON made safe inside
+// <script>, and script hashes for the page's CSP.
 #pragma once
 
 #include <cstdint>
@@ -11,9 +11,6 @@
 #include <nlohmann/json.hpp>
 
 namespace moeroute::detail {
-
-/// RFC 4648 base64 with padding.
-std::string base64(std::string_view bytes);
 
 /// {"dtype": "u8"|"u16"|"u32"|"i32"|"f32", "shape": shape, "b64": …}: the values as that type,
 /// little-endian. Integer variants throw std::logic_error when a value does not fit.
@@ -32,15 +29,10 @@ nlohmann::ordered_json encode_ids(const std::vector<int32_t>& values, std::vecto
 nlohmann::ordered_json encode_q16(const std::vector<double>& values, std::vector<int64_t> shape);
 /// The inverse, for tests: decoded values of an encode_q16 result.
 std::vector<double> decode_q16(const nlohmann::ordered_json& encoded);
-/// The raw bytes of a base64 string (for tests).
-std::string unbase64(std::string_view text);
 
 /// JSON text that can sit inside <script type="application/json">: '<', '>' and '&' become
 /// \u003c, \u003e, \u0026 (they only occur inside strings), invalid UTF-8 becomes U+FFFD.
 std::string script_safe_json(const nlohmann::ordered_json& value);
-
-/// Text for HTML element content or a double-quoted attribute: & < > " become entities.
-std::string html_escape(std::string_view text);
 
 /// "sha256-<base64 digest>" of `script`, the CSP source expression that allows exactly it.
 std::string csp_hash(std::string_view script);

@@ -6,6 +6,7 @@
 
 #include "render/report/assets.h"
 #include "render/report/encode.h"
+#include "render/text_encoding.h"
 
 namespace moeroute::detail {
 
@@ -37,16 +38,16 @@ std::string report_page(const nlohmann::ordered_json& data, const PageMeta& meta
   std::string html;
   html.reserve(chart.size() + app.size() + 4096);
   html += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
-  html += "<meta http-equiv=\"Content-Security-Policy\" content=\"" + html_escape(csp) + "\">\n";
+  html += "<meta http-equiv=\"Content-Security-Policy\" content=\"" + plot::detail::xml_escape(csp) + "\">\n";
   html += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
-  html += "<title>" + html_escape(meta.title) + "</title>\n";
-  html += "<meta name=\"description\" content=\"" + html_escape(meta.description) + "\">\n";
+  html += "<title>" + plot::detail::xml_escape(meta.title) + "</title>\n";
+  html += "<meta name=\"description\" content=\"" + plot::detail::xml_escape(meta.description) + "\">\n";
   html += "<meta name=\"generator\" content=\"moeroute\">\n";
   html += "<meta property=\"og:type\" content=\"website\">\n";
-  html += "<meta property=\"og:title\" content=\"" + html_escape(meta.title) + "\">\n";
-  html += "<meta property=\"og:description\" content=\"" + html_escape(meta.description) + "\">\n";
+  html += "<meta property=\"og:title\" content=\"" + plot::detail::xml_escape(meta.title) + "\">\n";
+  html += "<meta property=\"og:description\" content=\"" + plot::detail::xml_escape(meta.description) + "\">\n";
   if (!meta.og_image.empty()) {
-    html += "<meta property=\"og:image\" content=\"" + html_escape(meta.og_image) + "\">\n";
+    html += "<meta property=\"og:image\" content=\"" + plot::detail::xml_escape(meta.og_image) + "\">\n";
     html += "<meta name=\"twitter:card\" content=\"summary_large_image\">\n";
   }
   html += "<style>\n";

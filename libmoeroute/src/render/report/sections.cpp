@@ -23,16 +23,6 @@ ojson prompt_fields(const nlohmann::json& run) {
   return out;
 }
 
-std::string metric_label(Divergence m) {
-  switch (m) {
-    case Divergence::JSD: return "JSD (bits)";
-    case Divergence::KL: return "KL (bits)";
-    case Divergence::TotalVariation: return "total variation";
-    case Divergence::Hellinger: return "Hellinger distance";
-  }
-  return "";
-}
-
 ojson utilisation_json(const RouterTrace& t, int64_t begin, int64_t end, const char* rows) {
   ojson u;
   u["rows"] = rows;
@@ -98,7 +88,7 @@ ojson comparison_section(const std::string& title, int base_run, int var_run, co
   s["var_run"] = var_run;
   s["distribution"] = to_string(d.dist);
   s["metric"] = to_string(d.metric);
-  s["metric_label"] = metric_label(d.metric);
+  s["metric_label"] = divergence_label(d.metric);
   s["log_base"] = d.metric == Divergence::JSD || d.metric == Divergence::KL ? ojson(2) : ojson(nullptr);
   s["metric_max"] = d.metric == Divergence::KL ? ojson(nullptr) : ojson(1);
   s["steps"] = S;

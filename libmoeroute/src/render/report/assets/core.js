@@ -25,6 +25,12 @@ MR.el = function (tag, props, ...children) {
   }
   return e;
 };
+MR.button = (text, onclick, action) => MR.el('button', { type: 'button', text, onclick, 'data-action': action });
+// A fixed-height box holding one Chart.js canvas: → { box, canvas }.
+MR.chartBox = function (height, label) {
+  const canvas = MR.el('canvas', { 'aria-label': label });
+  return { box: MR.el('div', { class: 'mr-chart', style: { height: height + 'px' } }, canvas), canvas };
+};
 MR.card = (title, subtitle, ...body) =>
   MR.el('section', { class: 'mr-card' }, MR.el('h3', { text: title }), subtitle ? MR.el('p', { class: 'mr-sub', text: subtitle }) : null, ...body);
 

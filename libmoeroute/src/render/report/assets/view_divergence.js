@@ -55,9 +55,7 @@ MR.registerView('divergence', function (root, section, ctx) {
 
   // Per-layer means (Chart.js), the selected layer highlighted; click a bar to select it.
   const means = section.layer_mean.map((x) => (x == null ? NaN : x));
-  const chartBox = MR.el('div', { class: 'mr-chart', style: { height: '220px' } });
-  const canvas = MR.el('canvas', { 'aria-label': 'mean divergence per layer' });
-  chartBox.append(canvas);
+  const { box: chartBox, canvas } = MR.chartBox(220, 'mean divergence per layer');
   root.append(MR.card('Mean divergence per layer', 'Mean of each layer\u2019s row over the ' + S + ' aligned steps.', chartBox));
   const colors = () => means.map((_, l) => (l === state.layer ? '#d62728' : '#2f6c8e'));
   const chart = new Chart(canvas, {

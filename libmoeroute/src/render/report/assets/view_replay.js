@@ -19,33 +19,21 @@ MR.registerView('replay', function (root, section) {
   const speedOut = MR.el('output', { text: ' 1.50 tokens/s' });
   speed.addEventListener('input', () => { speedOut.textContent = ' ' + Number(speed.value).toFixed(2) + ' tokens/s'; });
   const strip = MR.el('p', { class: 'mr-replay-strip' });
-  const box = MR.el('div', { class: 'mr-sim-canvas' });
-  const c = new MR.Canvas('mr-replay');
-  box.append(c.canvas);
-  const barsBox = MR.el('div', { class: 'mr-chart', style: { height: '180px' } });
-  const barsCanvas = MR.el('canvas', { 'aria-label': 'gate weights in the current layer' });
-  barsBox.append(barsCanvas);
-  const btn = (text, fn, id) => MR.el('button', { type: 'button', text, onclick: fn, 'data-action': id });
+  const { box, c } = MR.canvasBox('mr-replay');
+  const bars = new MR.WeightBars(180, 'gate weights in the current layer', 'expert');
+  const btn = MR.button;
   root.append(MR.card('Replay a trace', 'Each token of a recorded run passes through every router layer; the lit dots are the experts it was routed to (size = gate weight).',
     MR.el('div', { class: 'mr-toolbar' }, MR.el('label', { class: 'mr-control' }, 'Run ', runSelect),
       btn('\u25c0 token', () => { pause(); setRow(row - 1); }, 'prev'), btn('Play', play, 'play'), btn('Pause', pause, 'pause'),
       btn('token \u25b6', () => { pause(); setRow(row + 1); }, 'next'),
       MR.el('label', { class: 'mr-control' }, 'Token ', slider), MR.el('label', { class: 'mr-control' }, 'Speed ', speed, speedOut)),
-    strip, box, barsBox));
-  const chart = new Chart(barsCanvas, {
-    type: 'bar', data: { labels: [], datasets: [{ data: [], backgroundColor: [] }] },
-    options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, suggestedMax: 1, title: { display: true, text: 'gate weight' } }, x: { title: { display: true, text: 'expert' } } } },
-  });
+    strip, box, bars.box));
   let chartLayer = -1;
   function updateBars(layer) {
     if (layer === chartLayer) return;
     chartLayer = layer;
-    const ch = run.choice(layer, row);
-    chart.data.labels = ch.map((x) => String(x.expert));
-    chart.data.datasets[0].data = ch.map((x) => (run.weights ? x.weight : 1 / run.k));
-    chart.data.datasets[0].backgroundColor = ch.map((x) => MR.expertColor(x.expert));
-    chart.options.plugins.title = { display: true, text: 'layer ' + MR.layerName(layer) };
-    chart.update('none');
+    bars.show(run.choice(layer, row).map((x) => ({ label: String(x.expert), value: run.weights ? x.weight : 1 / run.k, expert: x.expert })),
+      'layer ' + MR.layerName(layer));
   }
   function setRow(r) {
     row = Math.max(0, Math.min(run.rows - 1, r));

@@ -33,8 +33,8 @@ MR.registerView('shifts', function (root, section, ctx) {
   const head = MR.el('tr');
   const tbody = MR.el('tbody');
   const status = MR.el('span', { class: 'mr-sub' });
-  const prev = MR.el('button', { type: 'button', text: '\u2039 previous', onclick: () => { page--; show(); } });
-  const next = MR.el('button', { type: 'button', text: 'next \u203a', onclick: () => { page++; show(); } });
+  const prev = MR.button('\u2039 previous', () => { page--; show(); }, 'previous');
+  const next = MR.button('next \u203a', () => { page++; show(); }, 'next');
   for (const c of columns) {
     const th = MR.el('th', { class: 'mr-sortable', tabindex: 0, 'data-key': c.key, text: c.title });
     const toggle = () => { if (sortKey === c.key) desc = !desc; else { sortKey = c.key; desc = c.key !== 'layer' && c.key !== 'expert'; } resort(); };

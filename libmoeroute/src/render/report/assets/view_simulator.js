@@ -33,9 +33,10 @@ MR.drawRoutingScene = function (ctx, scene, width, height) {
   const curve = (p2) => ({ c: { x: (p0.x + p2.x) / 2, y: (p0.y + p2.y) / 2 - lift }, p2 });
   const at = (cv, t) => ({ x: (1 - t) * (1 - t) * p0.x + 2 * (1 - t) * t * cv.c.x + t * t * cv.p2.x, y: (1 - t) * (1 - t) * p0.y + 2 * (1 - t) * t * cv.c.y + t * t * cv.p2.y });
   const stroke = (cv, color, w) => { ctx.strokeStyle = color; ctx.lineWidth = w; ctx.beginPath(); ctx.moveTo(p0.x, p0.y); ctx.quadraticCurveTo(cv.c.x, cv.c.y, cv.p2.x, cv.p2.y); ctx.stroke(); };
+  const chosen = new Set(scene.arcs.map((a) => a.expert));
   scene.experts.forEach((ex, i) => {
     const b = box(i);
-    ctx.fillStyle = ex.shared ? ex.color + '33' : '#fff'; ctx.fillRect(b.x, b.y, bw, bh);
+    ctx.fillStyle = ex.shared || chosen.has(i) ? ex.color + '33' : '#fff'; ctx.fillRect(b.x, b.y, bw, bh);
     ctx.strokeStyle = ex.color; ctx.lineWidth = 2; ctx.strokeRect(b.x, b.y, bw, bh);
   });
   if (scene.showAll) for (let e = 0; e < n; e++) for (let m = 0; m < scene.micro; m++) stroke(curve(micro(e, m)), '#dbdbdb', 1);
@@ -86,26 +87,18 @@ MR.registerView('simulator', function (root, section) {
   const fpsOut = MR.el('output'), flowOut = MR.el('output'), meter = MR.el('span', { class: 'mr-sub' });
   const status = MR.el('p', { class: 'mr-sub mr-sim-status' });
   const error = MR.el('p', { class: 'mr-error', role: 'alert' });
-  const canvasBox = MR.el('div', { class: 'mr-sim-canvas' });
-  const c = new MR.Canvas('mr-sim');
-  canvasBox.append(c.canvas);
-  const barsBox = MR.el('div', { class: 'mr-chart', style: { height: '200px' } });
-  const barsCanvas = MR.el('canvas', { 'aria-label': 'top-k weights' });
-  barsBox.append(barsCanvas);
-  const button = (text, onclick, id) => MR.el('button', { type: 'button', text, onclick, 'data-action': id });
+  const { box: canvasBox, c } = MR.canvasBox('mr-sim');
+  const bars = new MR.WeightBars(200, 'top-k weights', 'micro-expert (expert.micro)');
+  const button = MR.button;
   root.append(MR.card('Routing simulator', 'A toy MoE layer: token embeddings x drift slowly, the router scores every local micro-expert (z = W\u1d40x\u0302), adds Gaussian noise and keeps the top-k; shared experts are always on. Definitions: docs/simulator.md.',
     MR.el('div', { class: 'mr-toolbar' }, num('local_experts', 'N_local', 1, 64), num('shared_experts', 'S_shared', 0, 16), num('micro_experts', 'M', 1, 16),
       num('top_k', 'top-k', 1, 1024), num('embedding_dim', 'embedding dim', 1, 1024), num('noise', 'noise \u03c3', 0, 10, 0.01), num('seed', 'seed', 0, 4294967295)),
     MR.el('div', { class: 'mr-toolbar' }, button('Randomize', randomize, 'randomize'), button('Compute once', once, 'once'),
       button('Start animation', start, 'start'), button('Stop', stop, 'stop'),
       MR.el('label', { class: 'mr-control' }, 'Playback FPS ', fps, fpsOut), MR.el('label', { class: 'mr-control' }, 'Flow speed ', flow, flowOut), meter),
-    error, canvasBox, status, barsBox));
+    error, canvasBox, status, bars.box));
 
   let sim = null, last = null, phase = 0, running = false, raf = 0, lastTime = 0, tokenClock = 0, frames = 0, meterClock = 0;
-  const chart = new Chart(barsCanvas, {
-    type: 'bar', data: { labels: [], datasets: [{ label: 'gate weight', data: [], backgroundColor: [] }] },
-    options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, max: 1, title: { display: true, text: 'top-k gate weight' } }, x: { title: { display: true, text: 'micro-expert (expert.micro)' } } } },
-  });
   const readConfig = () => {
     for (const [k, input] of Object.entries(inputs)) cfg[k] = Number(input.value);
     cfg.seed = cfg.seed >>> 0;
@@ -134,10 +127,7 @@ MR.registerView('simulator', function (root, section) {
     if (!sim && !rebuild()) return;
     last = sim.next();
     const labels = last.chosen.map((id) => 'E' + Math.floor(id / cfg.micro_experts) + '.' + (id % cfg.micro_experts));
-    chart.data.labels = labels;
-    chart.data.datasets[0].data = last.weights;
-    chart.data.datasets[0].backgroundColor = last.chosen.map((id) => MR.expertColor(Math.floor(id / cfg.micro_experts)));
-    chart.update('none');
+    bars.show(last.chosen.map((id, i) => ({ label: labels[i], value: last.weights[i], expert: Math.floor(id / cfg.micro_experts) })), '');
     status.textContent = 'token ' + sim.tokens + ': ' + labels.map((l, i) => l + ' ' + MR.fixed(last.weights[i], 3)).join(', ');
     root.dataset.tokens = String(sim.tokens);
   }

@@ -17,9 +17,7 @@ MR.registerView('utilisation', function (root, section, ctx) {
   }
   const uniform = 1 / E;
 
-  const chartBox = MR.el('div', { class: 'mr-chart', style: { height: '240px' } });
-  const canvas = MR.el('canvas', { 'aria-label': 'expert utilisation of the selected layer' });
-  chartBox.append(canvas);
+  const { box: chartBox, canvas } = MR.chartBox(240, 'expert utilisation of the selected layer');
   const what = series[0].u.rows === 'aligned steps' ? 'the ' + series[0].u.row_count + ' aligned steps' : 'all ' + series[0].u.row_count + ' rows';
   const title = MR.el('p', { class: 'mr-sub' });
   root.append(MR.card('Expert utilisation', 'Share of the top-k slots of ' + what + ' that each expert received (sums to 1 per layer; the dashed line is 1/E, perfectly balanced).',

@@ -125,6 +125,33 @@ MR.Heatmap = class {
   }
 };
 
+// The live gate-weight bar chart of the simulator and the replay: one bar per chosen expert.
+MR.WeightBars = class {
+  constructor(height, label, xTitle) {
+    const { box, canvas } = MR.chartBox(height, label);
+    this.box = box;
+    this.chart = new Chart(canvas, {
+      type: 'bar', data: { labels: [], datasets: [{ label: 'gate weight', data: [], backgroundColor: [] }] },
+      options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, suggestedMax: 1, title: { display: true, text: 'gate weight' } }, x: { title: { display: true, text: xTitle } } } },
+    });
+  }
+  // bars: [{ label, value, expert }], coloured by expert; title shown above ('' = none).
+  show(bars, title) {
+    const c = this.chart;
+    c.data.labels = bars.map((b) => b.label);
+    c.data.datasets[0].data = bars.map((b) => b.value);
+    c.data.datasets[0].backgroundColor = bars.map((b) => MR.expertColor(b.expert));
+    c.options.plugins.title = { display: !!title, text: title };
+    c.update('none');
+  }
+};
+
+// A canvas in a full-width box (for views that size it to the box's width): → { box, c }.
+MR.canvasBox = function (cls) {
+  const c = new MR.Canvas(cls);
+  return { box: MR.el('div', { class: 'mr-sim-canvas' }, c.canvas), c };
+};
+
 // A colour bar: a horizontal ramp from lo to hi with a label.
 MR.colorbar = function (colorOf, lo, hi, label) {
   const c = new MR.Canvas('mr-colorbar');
