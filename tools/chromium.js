@@ -31,7 +31,7 @@ async function launch(viewport = { width: 1400, height: 1000 }) {
 // `view` (the canvas publishes its plot rectangle as data-plot = "x,y,w,h"), scrolled into view.
 async function heatmapPoint(page, view, fx, fy) {
   return page.$eval('[data-view="' + view + '"] canvas.mr-heatmap', (canvas, f) => {
-    canvas.scrollIntoView({ block: 'center' });
+    canvas.scrollIntoView({ block: 'nearest' });
     const b = canvas.getBoundingClientRect();
     const [x, y, w, h] = canvas.dataset.plot.split(',').map(Number);
     return { x: b.left + x + f.fx * w, y: b.top + y + f.fy * h };

@@ -12,6 +12,11 @@ const { launch, heatmapPoint } = require(path.join(__dirname, 'chromium.js'));
   try {
     await page.goto('file://' + path.resolve(html));
     await page.waitForSelector('body[data-ready="1"]');
+    // The divergence card right under the sticky header, a cell of its heatmap clicked and hovered.
+    await page.$eval('[data-view="divergence"]', (view) => {
+      const header = document.querySelector('.mr-header').offsetHeight;
+      window.scrollTo(0, view.getBoundingClientRect().top + window.scrollY - header - 12);
+    });
     const cell = await heatmapPoint(page, 'divergence', 0.42, 0.6);
     await page.mouse.click(cell.x, cell.y);
     await page.mouse.move(cell.x + 1, cell.y);

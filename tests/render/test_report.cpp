@@ -166,6 +166,19 @@ TEST_CASE("a comparison page embeds the diff it was given", "[report]") {
   CHECK(data["palette"]["experts"].size() == 80);
 }
 
+TEST_CASE("comparison_report_html takes compare's in-memory results", "[report]") {
+  // What compare --report does with run_compare's traces, diff and generations.json document.
+  const RouterTrace base = test::random_trace(3, 8, 2, 12, 4, 1);
+  const RouterTrace var = test::random_trace(3, 8, 2, 12, 4, 2);
+  nlohmann::ordered_json g;
+  g["align"] = "teacher-forced";
+  g["base"] = {{"system", "A"}, {"user", "Q"}};
+  g["var"] = {{"system", "B"}, {"user", "Q"}, {"teacher_forced", true}};
+  const auto data = page_data(comparison_report_html(base, var, diff_of(base, var), g));
+  CHECK(data["sections"][0]["generation"]["teacher_forced"] == true);
+  CHECK(data["runs"][1]["prompt"]["system"] == "B");
+}
+
 TEST_CASE("the page's CSP allows exactly its two scripts and no network", "[report]") {
   Report report;
   report.add_trace("t", test::random_trace(2, 8, 2, 6, 2, 5));
