@@ -230,6 +230,12 @@ async function caseSimulator() {
     await page.fill(sim + ' input[data-key="top_k"]', '3');
     await page.dispatchEvent(sim + ' input[data-key="top_k"]', 'change');
     await page.click(sim + ' button[data-action="once"]');
+    // Randomize draws a new seed into its input and recomputes.
+    const seedBefore = await page.$eval(sim + ' input[data-key="seed"]', (i) => i.value);
+    await page.click(sim + ' button[data-action="randomize"]');
+    const after = await page.evaluate(() => MR.sim.current());
+    assert.notStrictEqual(String(after.config.seed), seedBefore);
+    assert.strictEqual(await page.$eval(sim + ' input[data-key="seed"]', (i) => i.value), String(after.config.seed));
     // Replay of the trace: play advances the row.
     const rep = '[data-view="replay"]';
     await page.click(rep + ' button[data-action="play"]');

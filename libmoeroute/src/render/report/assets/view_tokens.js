@@ -140,7 +140,8 @@ MR.registerView('tokens', function (root, section, ctx) {
     ? 'Both runs token by token from step 0 (the last prompt token). Each token is coloured by the routing of that token; hover for the top-k of both runs at its step.'
     : 'The trace token by token, coloured by the routing of each token; hover for its top-k.',
   MR.el('div', { class: 'mr-toolbar' }, MR.layerPicker(state), comparison ? MR.stepPicker(state, S) : null, modeSelect,
-    MR.el('label', { class: 'mr-control' }, hidePrompt, comparison ? ' hide the prompt before step 0' : ' hide the prompt')), body));
+    // A trace of several sequences has no single prompt to hide: each sequence starts a line.
+    runs[0].sequenceIds ? null : MR.el('label', { class: 'mr-control' }, hidePrompt, comparison ? ' hide the prompt before step 0' : ' hide the prompt')), body));
 
   const panes = runs.map((run, i) => new MR.TokenPane(body, run, {
     title: comparison ? (i === 0 ? 'base' : 'variant') : run.label,
