@@ -7,11 +7,13 @@ pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 # Debian's cpp-httplib is a compiled library; its pkg-config flags (CPPHTTPLIB_OPENSSL_SUPPORT,
 # ZLIB, BROTLI) must be used so our view of its classes matches the build: that is also what
-# turns HTTPS on. OpenSSL provides TLS underneath and the SHA-256 of download verification.
+# turns HTTPS on. OpenSSL provides TLS underneath, the SHA-256 of download verification and of
+# the report's scripts for its Content-Security-Policy (libssl-dev).
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 find_package(OpenSSL REQUIRED)
 set(THREADS_PREFER_PTHREAD_FLAG ON)
 find_package(Threads REQUIRED)
+find_package(GIF 5 REQUIRED)      # GIF export (libgif-dev)
 
 if(MOEROUTE_WITH_TORCH)
   find_package(Torch REQUIRED)

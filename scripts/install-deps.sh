@@ -12,6 +12,7 @@ packages=(
   libpcre2-dev libgif-dev libjs-chart.js
   catch2 libbenchmark-dev           # tests (Catch2 v2) and micro benchmarks
   python3 python3-numpy python3-scipy   # reference checks and the NumPy side of bench/
+  chromium                          # browser tests of the HTML report (driven by playwright-core, tests/browser)
 )
 
 sudo_cmd=()

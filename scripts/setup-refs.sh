@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the pinned *reference* packages tests compare against (never run-time dependencies):
 # a Python venv at .venv (with Debian's NumPy/SciPy visible) from tools/requirements-refs.txt,
-# and npm packages from tools/package.json into tools/node_modules. Safe to run twice.
+# and npm packages from tools/package.json into tools/node_modules (tokenizer references,
+# playwright-core for the browser tests: it drives Debian's chromium and downloads no browser).
+# Safe to run twice.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"

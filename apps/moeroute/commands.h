@@ -20,6 +20,9 @@ void add_merge_command(CLI::App& app);
 void add_import_command(CLI::App& app);
 void add_gate_inputs_command(CLI::App& app);
 void add_training_command(CLI::App& app);
+void add_report_command(CLI::App& app);
+void add_simulate_command(CLI::App& app);
+void add_gif_command(CLI::App& app);
 void add_record_command(CLI::App& app);
 void add_compare_command(CLI::App& app);
 

@@ -28,6 +28,9 @@ int main(int argc, char** argv) {
   moeroute::cli::add_import_command(app);
   moeroute::cli::add_gate_inputs_command(app);
   moeroute::cli::add_training_command(app);
+  moeroute::cli::add_report_command(app);
+  moeroute::cli::add_simulate_command(app);
+  moeroute::cli::add_gif_command(app);
   moeroute::cli::add_compare_command(app);
   moeroute::cli::add_record_command(app);
 

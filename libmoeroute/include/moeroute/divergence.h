@@ -27,5 +27,8 @@ double divergence(Divergence d, const double* p, const double* q, size_t n);
 std::string to_string(Divergence d);
 /// Inverse of to_string; throws InputError listing the accepted names.
 Divergence parse_divergence(const std::string& name);
+/// What the values are, for axis labels and tooltips: "JSD (bits)", "KL (bits)",
+/// "total variation", "Hellinger distance".
+std::string divergence_label(Divergence d);
 
 }  // namespace moeroute

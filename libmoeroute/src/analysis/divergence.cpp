@@ -62,6 +62,16 @@ std::string to_string(Divergence d) {
   return "?";
 }
 
+std::string divergence_label(Divergence d) {
+  switch (d) {
+    case Divergence::JSD: return "JSD (bits)";
+    case Divergence::KL: return "KL (bits)";
+    case Divergence::TotalVariation: return "total variation";
+    case Divergence::Hellinger: return "Hellinger distance";
+  }
+  return "";
+}
+
 Divergence parse_divergence(const std::string& name) {
   for (Divergence d : {Divergence::JSD, Divergence::KL, Divergence::TotalVariation, Divergence::Hellinger})
     if (to_string(d) == name) return d;

@@ -78,19 +78,9 @@ nlohmann::ordered_json meta_json(const RoutingDiff& d, const RouterTrace& base, 
   return j;
 }
 
-std::string metric_label(Divergence m) {
-  switch (m) {
-    case Divergence::JSD: return "JSD (bits)";
-    case Divergence::KL: return "KL (bits)";
-    case Divergence::TotalVariation: return "total variation";
-    case Divergence::Hellinger: return "Hellinger distance";
-  }
-  return "";
-}
-
 void stage_plots(OutputDir& out, const RoutingDiff& d, const DiffOptions& o) {
   JsdPlotOptions p;
-  p.metric_label = metric_label(d.metric);
+  p.metric_label = divergence_label(d.metric);
   p.step_label = o.plot_step_label;
   if (o.plot_vmax > 0) {
     p.vmax = o.plot_vmax;

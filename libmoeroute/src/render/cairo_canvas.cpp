@@ -180,6 +180,40 @@ std::string render_cairo(ImageFormat format, double width, double height, double
   return bytes;
 }
 
+RgbImage render_cairo_rgb(double width, double height, double scale, const DrawFn& draw) {
+  const int w = static_cast<int>(std::lround(width * scale)), h = static_cast<int>(std::lround(height * scale));
+  cairo_surface_t* surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
+  RgbImage image;
+  try {
+    check(cairo_surface_status(surface), "create the image");
+    draw_on(surface, scale, [&](Canvas& canvas) {
+      canvas.fill_rect({0, 0, width, height}, {1, 1, 1});
+      draw(canvas);
+    });
+    cairo_surface_flush(surface);
+    image.width = static_cast<std::size_t>(w);
+    image.height = static_cast<std::size_t>(h);
+    image.rgb.resize(image.width * image.height * 3);
+    const unsigned char* data = cairo_image_surface_get_data(surface);
+    const std::size_t stride = static_cast<std::size_t>(cairo_image_surface_get_stride(surface));
+    unsigned char* out = image.rgb.data();
+    for (std::size_t y = 0; y < image.height; ++y) {
+      const auto* row = reinterpret_cast<const uint32_t*>(data + y * stride);
+      for (std::size_t x = 0; x < image.width; ++x) {
+        const uint32_t px = row[x];  // native-endian 0x00RRGGBB
+        *out++ = static_cast<unsigned char>(px >> 16);
+        *out++ = static_cast<unsigned char>(px >> 8);
+        *out++ = static_cast<unsigned char>(px);
+      }
+    }
+  } catch (...) {
+    cairo_surface_destroy(surface);
+    throw;
+  }
+  cairo_surface_destroy(surface);
+  return image;
+}
+
 std::string encode_png(std::size_t width, std::size_t height, const std::vector<Color>& pixels) {
   ImageSurface image(width, height, pixels);
   std::string bytes;

@@ -77,4 +77,14 @@ std::string render_svg(double width, double height, const DrawFn& draw);
 /// Encodes an RGB image (row-major colours) as PNG bytes.
 std::string encode_png(std::size_t width, std::size_t height, const std::vector<Color>& pixels);
 
+/// 8-bit RGB pixels, row-major, 3 bytes per pixel (the input of the GIF encoder).
+struct RgbImage {
+  std::size_t width = 0;      ///< pixels per row
+  std::size_t height = 0;     ///< rows
+  std::vector<unsigned char> rgb;  ///< width · height · 3 bytes
+};
+/// Renders width × height units with cairo at `scale` px per unit on a white background and
+/// returns the pixels (for animation frames).
+RgbImage render_cairo_rgb(double width, double height, double scale, const DrawFn& draw);
+
 }  // namespace moeroute::plot::detail

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "canvas.h"
+#include "text_encoding.h"
 
 namespace moeroute::plot::detail {
 
@@ -18,35 +19,6 @@ std::string num(double v) {
   while (s.back() == '0') s.pop_back();
   if (s.back() == '.') s.pop_back();
   return s == "-0" ? "0" : s;
-}
-
-std::string escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
-std::string base64(std::string_view bytes) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (std::size_t i = 0; i < bytes.size(); i += 3) {
-    uint32_t v = static_cast<unsigned char>(bytes[i]) << 16;
-    if (i + 1 < bytes.size()) v |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
-    if (i + 2 < bytes.size()) v |= static_cast<unsigned char>(bytes[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < bytes.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    out += i + 2 < bytes.size() ? kAlphabet[v & 63] : '=';
-  }
-  return out;
 }
 
 class SvgCanvas final : public Canvas {
@@ -121,7 +93,7 @@ class SvgCanvas final : public Canvas {
     const char* anchor = h == HAlign::Left ? "start" : h == HAlign::Center ? "middle" : "end";
     out_ += fmt::format(R"(<text transform="translate({},{}){}" y="{}" text-anchor="{}" font-size="{}"{} fill="{}">{}</text>)",
                         num(p.x), num(p.y), vertical ? " rotate(-90)" : "", num(baseline_offset(v, e)), anchor,
-                        num(font.size), font.bold ? R"( font-weight="bold")" : "", to_hex(c), escape(clean));
+                        num(font.size), font.bold ? R"( font-weight="bold")" : "", to_hex(c), xml_escape(clean));
     out_ += '\n';
   }
   void push_clip(const Rect& r) override {
