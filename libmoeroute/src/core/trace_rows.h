@@ -1,4 +1,5 @@
-// Helpers for building traces row by row (importers, dataset row surgery).
+// Helpers for building traces row by row (importers, dataset row surgery); concat_rows itself is
+// public (moeroute/trace.h).
 #pragma once
 
 #include "moeroute/trace.h"
