@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "core/trace_rows.h"
 #include "import_test_util.h"
 #include "io/npy.h"
 #include "io/torch_pickle.h"
@@ -329,7 +330,7 @@ TEST_CASE("for_each_trace_chunk streams imports; whole_sequences keeps every seq
   CHECK(sequence_order(whole[0]) == std::vector<int64_t>{want.sequence_ids.front()});
   CHECK(whole[0].num_positions + whole[1].num_positions == want.num_positions);
   std::vector<RouterTrace> parts(whole.begin(), whole.end());
-  check_same_rows(concat_rows(std::move(parts)), want);
+  check_same_rows(detail::concat_rows(std::move(parts)), want);
   // A moeroute trace is one chunk, whatever the import options say.
   int n = 0;
   for_each_trace_chunk(kData / "truth_a.safetensors", [&](const RouterTrace&, const TraceChunkInfo& info) {

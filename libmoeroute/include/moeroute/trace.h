@@ -131,11 +131,6 @@ struct RouterTrace {
   void validate_id_space(const std::string& what) const;
 };
 
-/// Concatenates traces of one shape (layers, experts, top-k, arrays present, logits kind, id
-/// space) row-wise, with one allocation per array; meta comes from the first part, sequences with
-/// the same id are merged (token counts added). Throws InputError when a part's shape differs.
-RouterTrace concat_rows(std::vector<RouterTrace>&& parts);
-
 /// The numeric layer index in a module path: the last all-digit component, so
 /// "model.layers.10.mlp.gate" → 10 and "blk.3" → 3. Returns -1 when there is none.
 int layer_index_from_name(const std::string& name);

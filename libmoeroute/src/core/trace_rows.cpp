@@ -26,8 +26,6 @@ RouterTrace without_rows(const RouterTrace& t) {
   return out;
 }
 
-}  // namespace detail
-
 namespace {
 
 bool same_shape(const RouterTrace& a, const RouterTrace& b) {
@@ -86,5 +84,5 @@ RouterTrace concat_rows(std::vector<RouterTrace>&& parts) {
   return out;
 }
 
-
+}  // namespace detail
 }  // namespace moeroute

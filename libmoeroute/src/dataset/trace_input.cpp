@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include "core/trace_rows.h"
 #include "moeroute/trace_concat.h"
 #include "moeroute/trace_io.h"
 
@@ -41,7 +42,7 @@ void for_each_imported(const std::filesystem::path& path, ImportFormat format, c
       std::vector<RouterTrace> parts;
       parts.push_back(std::move(*held));
       parts.push_back(std::move(chunk));
-      chunk = concat_rows(std::move(parts));
+      chunk = detail::concat_rows(std::move(parts));
       held.reset();
     }
     const std::vector<int64_t> order = sequence_order(chunk);

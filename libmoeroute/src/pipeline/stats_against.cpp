@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/trace_rows.h"
 #include "moeroute/divergence.h"
 #include "moeroute/error.h"
 
@@ -24,7 +25,7 @@ AgainstAccumulator::AgainstAccumulator(const std::filesystem::path& other, const
         parts.push_back(std::move(ids));
       },
       input);
-  other_ = concat_rows(std::move(parts));
+  other_ = detail::concat_rows(std::move(parts));
   if (other_.num_positions == 0) throw InputError(fmt::format("{}: no routed tokens to compare with", name_));
   other_seqs_ = sequence_rows(other_);
 }

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "core/trace_rows.h"
 #include "dataset/trace_index_util.h"
 #include "moeroute/error.h"
 #include "moeroute/generate.h"
@@ -281,7 +282,7 @@ class TraceJob {
     for (const TokenizedSample& s : tokenized)
       if (s.original_length > static_cast<int64_t>(s.tokens.size())) cut.push_back(s.index);
     result_.truncated += static_cast<int64_t>(cut.size());
-    RouterTrace chunk = concat_rows(std::move(rows));
+    RouterTrace chunk = detail::concat_rows(std::move(rows));
     const std::string rule = chunk.meta.routing_rule;  // the recorder's; the rest is the run's
     chunk.meta = meta_;
     chunk.meta.routing_rule = rule;

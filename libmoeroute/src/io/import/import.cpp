@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/trace_rows.h"
 #include "io/import/importers.h"
 
 namespace moeroute {
@@ -114,14 +115,14 @@ void append_rows(RouterTrace& into, RouterTrace&& chunk) {
   std::vector<RouterTrace> parts;
   parts.push_back(std::move(into));
   parts.push_back(std::move(chunk));
-  into = concat_rows(std::move(parts));
+  into = detail::concat_rows(std::move(parts));
 }
 
 RouterTrace import_trace(const std::filesystem::path& path, const ImportOptions& options, ImportReport* report) {
   std::vector<RouterTrace> chunks;
   const ImportReport r = import_stream(path, options, [&](RouterTrace&& t) { chunks.push_back(std::move(t)); });
   if (chunks.empty()) throw InputError(fmt::format("{}: no routed tokens found", path.string()));
-  RouterTrace all = concat_rows(std::move(chunks));
+  RouterTrace all = detail::concat_rows(std::move(chunks));
   for (size_t i = 0; i < r.notes.size(); ++i) all.meta.extra[fmt::format("import.note.{}", i)] = r.notes[i];
   if (r.bad_records > 0) all.meta.extra["import.bad_records"] = std::to_string(r.bad_records);
   all.validate(path.string());
