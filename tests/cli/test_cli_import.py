@@ -298,11 +298,15 @@ class StatsOfImports(unittest.TestCase):
             for li, layer in enumerate((1, 2)):
                 want = np.bincount([e for l, ids in lines if l == layer for e in ids], minlength=8)
                 self.assertEqual([e["count"] for e in s["layers"][li]["experts"]], want.tolist())
-            # export reads it too: one seed-json sample per request.
-            out = Path(tmp) / "seed.json"
-            r = run("export", log, "--num-experts", "8", "-o", out)
+            # export reads it too: one JSON Lines record per request and layer.
+            out = Path(tmp) / "routing.jsonl"
+            r = run("export", log, "--num-experts", "8", "--format", "jsonl", "-o", out)
             self.assertEqual(r.returncode, 0, r.stderr)
-            self.assertEqual([x["num_tokens"] for x in json.loads(out.read_text())["samples"]], [12, 5])
+            recs = [json.loads(l) for l in out.read_text().splitlines()]
+            self.assertEqual([(x["sample_id"], x["layer"], x["num_tokens"]) for x in recs],
+                             [(0, 1, 12), (0, 2, 12), (1, 1, 5), (1, 2, 5)])
+            first = [ids for l, ids in lines if l == 1][:12]
+            self.assertEqual(recs[0]["selected_experts"], first)
 
     def test_counts_only_dumps_are_refused(self):
         r = run("stats", DATA / "sglang_stat.pt")
