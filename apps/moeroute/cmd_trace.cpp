@@ -61,9 +61,9 @@ void add_trace_command(CLI::App& app) {
     opt.progress = parse_trace_progress_mode(a->progress);
     const TraceRunResult r = trace_dataset(opt);
     if (a->quiet) return;
-    fmt::print("traced {} samples ({} tokens, {:.0f} tokens/s); all {} shards of rank {}/{} written{}; index {}\n",
+    fmt::print("traced {} samples ({} tokens, {:.0f} tokens/s); all {} shard{} of rank {}/{} written{}; index {}\n",
                r.samples, r.tokens, r.seconds > 0 ? static_cast<double>(r.tokens) / r.seconds : 0.0, r.shards,
-               r.selection.rank, r.selection.world_size,
+               r.shards == 1 ? "" : "s", r.selection.rank, r.selection.world_size,
                r.shards_resumed > 0 ? fmt::format(" ({} kept from an earlier run)", r.shards_resumed) : "",
                r.index.string());
     if (r.selection.world_size > 1)

@@ -6,7 +6,6 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <cstring>
 #include <map>
 
 #include "fp_tolerance.h"
@@ -17,6 +16,7 @@
 #include "moeroute/trace_concat.h"
 #include "moeroute/trace_input.h"
 #include "moeroute/trace_run.h"
+#include "tensor_values.h"
 #include "unit/temp_dir.h"
 
 using namespace moeroute;
@@ -25,14 +25,6 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string kData = MOEROUTE_TEST_DATA_DIR;
-
-template <class T>
-std::vector<T> read(const SafetensorsFile& f, const std::string& name) {
-  const auto bytes = f.bytes(name);
-  std::vector<T> out(bytes.size() / sizeof(T));
-  std::memcpy(out.data(), bytes.data(), bytes.size());
-  return out;
-}
 
 // One sample's rows of a dataset trace, every array as the trace lays it out for one sequence.
 std::map<int64_t, RouterTrace> samples_of(const fs::path& dir) {
@@ -82,11 +74,11 @@ TEST_CASE("trace of the tiny Qwen3-MoE checkpoint equals transformers on the sam
     INFO("sample " << i);
     const std::string s = std::to_string(i);
     const RouterTrace& t = samples.at(i);
-    const auto tokens = read<int64_t>(ref, "tokens." + s);
-    const auto logprobs = read<double>(ref, "logprobs." + s);
-    const auto router = read<float>(ref, "router_logits." + s);
-    const auto topk64 = read<int64_t>(ref, "topk_ids." + s);
-    const double logit_scale = read<float>(ref, "logit_scale." + s)[0];
+    const auto tokens = test::tensor_values<int64_t>(ref, "tokens." + s);
+    const auto logprobs = test::tensor_values<double>(ref, "logprobs." + s);
+    const auto router = test::tensor_values<float>(ref, "router_logits." + s);
+    const auto topk64 = test::tensor_values<int64_t>(ref, "topk_ids." + s);
+    const double logit_scale = test::tensor_values<float>(ref, "logit_scale." + s)[0];
     REQUIRE(t.token_ids == tokens);  // our tokenizer and chatml rendering against `tokenizers`
     REQUIRE(t.num_layers() == 3);    // MoE layers 0, 2, 3 (layer 1 is dense)
     CHECK(t.sequences.at(0).label == labels[static_cast<size_t>(i)]);

@@ -30,6 +30,8 @@ import transformers
 from safetensors.torch import save_file
 from transformers import AutoModelForCausalLM
 
+from make_native_golden import forward_with_routing, moe_gates
+
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "tests/data/torchscript/hf/qwen3_moe_tiny"
 DATA = ROOT / "tests/data/trace"
@@ -43,34 +45,20 @@ def main() -> None:
     torch.use_deterministic_algorithms(True)
     tok = tokenizers.Tokenizer.from_file(str(MODEL / "tokenizer.json"))
     model = AutoModelForCausalLM.from_pretrained(str(MODEL), dtype=torch.float32, attn_implementation="eager").eval()
-    gates = [(i, layer.mlp.gate) for i, layer in enumerate(model.model.layers) if hasattr(layer.mlp, "experts")]
+    gates = moe_gates(model)
     records = [json.loads(line) for line in (DATA / "samples.jsonl").read_text().splitlines() if line.strip()]
     tensors: dict[str, torch.Tensor] = {}
     for i, rec in enumerate(records):
         text = rec["text"] if "text" in rec else chatml(rec["messages"])
         ids = tok.encode(text).ids
-        captured: dict[int, torch.Tensor] = {}
-        chosen: dict[int, torch.Tensor] = {}
-        handles = []
-        for slot, (_, gate) in enumerate(gates):
-            def hook(module, inputs, output, slot=slot):
-                raw = torch.nn.functional.linear(inputs[0].reshape(-1, module.weight.shape[1]), module.weight)
-                logits, _, indices = output  # transformers 5.x routers: (logits, top-k weights, top-k ids)
-                assert torch.equal(raw, logits.reshape(raw.shape)), "router output is not the raw gate logits"
-                captured[slot] = raw.detach().clone()
-                chosen[slot] = indices.detach().clone()
-            handles.append(gate.register_forward_hook(hook))
-        with torch.no_grad():
-            logits = model(torch.tensor([ids])).logits[0]
-        for h in handles:
-            h.remove()
+        logits, router, topk = forward_with_routing(model, gates, ids)
         lp = torch.log_softmax(logits.double(), dim=-1)
         next_ids = torch.tensor(ids[1:], dtype=torch.int64)
         tensors[f"tokens.{i}"] = torch.tensor(ids, dtype=torch.int64)
         tensors[f"logprobs.{i}"] = lp[:-1].gather(1, next_ids.view(-1, 1)).view(-1).contiguous()
         tensors[f"logit_scale.{i}"] = logits.abs().max().view(1).float()
-        tensors[f"router_logits.{i}"] = torch.stack([captured[s] for s in range(len(gates))]).float().contiguous()
-        tensors[f"topk_ids.{i}"] = torch.stack([chosen[s] for s in range(len(gates))]).to(torch.int64).contiguous()
+        tensors[f"router_logits.{i}"] = router.float().contiguous()
+        tensors[f"topk_ids.{i}"] = topk.to(torch.int64).contiguous()
         print(f"sample {i}: {len(ids)} tokens, loss {-tensors[f'logprobs.{i}'].mean().item() if len(ids) > 1 else float('nan'):.6f}")
     meta = {
         "num_samples": str(len(records)),

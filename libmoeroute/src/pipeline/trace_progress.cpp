@@ -55,23 +55,15 @@ double TraceProgressPrinter::seconds() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
 }
 
-void TraceProgressPrinter::clear_bar() {
-  if (bar_visible_) std::fputs("\r\x1b[K", out_);
-  bar_visible_ = false;
-}
+void TraceProgressPrinter::clear_bar() { clear_progress_bar(out_, bar_visible_); }
 
 void TraceProgressPrinter::draw(bool force) {
   if (mode_ == TraceProgressMode::None) return;
   const double t = seconds();
   if (!force && t - last_draw_ < (mode_ == TraceProgressMode::Bar ? kBarInterval : kLineInterval)) return;
   last_draw_ = t;
-  if (mode_ == TraceProgressMode::Bar) {
-    std::fprintf(out_, "\r%s\x1b[K", meter_.line(kBarWidth).c_str());
-    bar_visible_ = true;
-  } else {
-    std::fprintf(out_, "progress: %s\n", meter_.line(0).c_str());
-  }
-  std::fflush(out_);
+  const bool bar = mode_ == TraceProgressMode::Bar;
+  draw_progress_line(out_, bar, meter_.line(bar ? kBarWidth : 0), bar_visible_);
 }
 
 void TraceProgressPrinter::message(const std::string& text) {
