@@ -1,4 +1,4 @@
-#include "torch/models/moe_experts.h"
+#include "torch/layers/moe_experts.h"
 
 #include <fmt/format.h>
 
@@ -74,6 +74,22 @@ at::Tensor experts_grouped(const ExpertWeights& w, const at::Tensor& x, const at
 }
 
 }  // namespace
+
+ExpertActivation swiglu_activation() {
+  return [](const at::Tensor& h) {
+    const int64_t half = h.size(-1) / 2;
+    return at::silu(h.narrow(-1, 0, half)) * h.narrow(-1, half, half);
+  };
+}
+
+ExpertActivation clamped_swiglu_activation(double limit, double alpha) {
+  return [limit, alpha](const at::Tensor& h) {
+    const int64_t last = h.dim() - 1, n = h.size(last);
+    const auto gate = h.slice(last, 0, n, 2).clamp_max(limit);
+    const auto up = h.slice(last, 1, n, 2).clamp(-limit, limit);
+    return (up + 1) * (gate * at::sigmoid(gate * alpha));
+  };
+}
 
 at::Tensor run_experts(const ExpertWeights& w, const at::Tensor& x, const at::Tensor& ids, const at::Tensor& weights,
                        const ExpertActivation& act, ExpertsImpl impl) {

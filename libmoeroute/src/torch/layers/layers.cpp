@@ -1,4 +1,4 @@
-#include "torch/models/layers.h"
+#include "torch/layers/layers.h"
 
 #include <cmath>
 #include <limits>
@@ -9,10 +9,11 @@
 
 namespace moeroute::detail {
 
-at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps, RmsNormKind kind) {
   auto h = x.to(at::kFloat);
   const auto variance = h.pow(2).mean(-1, /*keepdim=*/true);
   h = h * at::rsqrt(variance + eps);
+  if (kind == RmsNormKind::WeightThenCast) return (weight * h).to(x.scalar_type());
   return weight * h.to(x.scalar_type());
 }
 

@@ -1,4 +1,4 @@
-#include "torch/models/kv_cache.h"
+#include "torch/layers/kv_cache.h"
 
 #include <algorithm>
 

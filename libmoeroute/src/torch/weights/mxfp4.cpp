@@ -1,6 +1,6 @@
 // MXFP4 dequantisation with torch ops (a lookup-table gather), mirroring transformers'
 // convert_moe_packed_tensors so the values match its dequantised load exactly.
-#include "torch/models/mxfp4.h"
+#include "torch/weights/mxfp4.h"
 
 #include <algorithm>
 #include <cmath>

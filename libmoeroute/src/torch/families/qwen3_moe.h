@@ -9,12 +9,10 @@
 
 #include "moeroute/causal_lm.h"
 #include "moeroute/hf_config.h"
-#include "torch/models/native_model_meta.h"
-#include "torch/models/weight_source.h"
+#include "torch/families/native_model_meta.h"
+#include "torch/weights/weight_source.h"
 
 namespace moeroute::detail {
-
-/// What the loader knows beyond config and weights.
 
 /// Loads the weights (shapes checked against `config`; errors name file, tensor and fields).
 /// Experts may be stored per expert (`mlp.experts.E.{gate,up,down}_proj.weight`, the Hub layout)

@@ -1,4 +1,4 @@
-#include "torch/models/native_model.h"
+#include "torch/families/native_model.h"
 
 #include <dlfcn.h>
 
@@ -9,6 +9,7 @@
 
 #include "moeroute/device_map.h"
 #include "moeroute/error.h"
+#include "moeroute/trace.h"
 #include "moeroute/torch/torch_info.h"
 #include "torch/torch_options.h"
 
@@ -120,24 +121,92 @@ DevicePlan plan_devices(const NativeSetup& setup, int64_t embed_bytes, const std
   return p;
 }
 
-NativeModel::NativeModel(const DecoderConfig& config, NativeSetup setup, std::string what)
-    : config_base_(config), setup_(std::move(setup)), what_(std::move(what)),
-      cache_(std::make_unique<KvCache>(static_cast<int>(config.num_hidden_layers))) {
-  rotary_ = std::make_unique<Rotary>(config.rope, config.head_dim, config.max_position_embeddings, what_);
+namespace {
+
+// Bytes of each decoder layer in the run dtype (MXFP4 blocks dequantise to 2 values per byte;
+// scales vanish) + a KV allowance of 4096 positions × 2 rows.
+std::vector<int64_t> layer_run_bytes(const DecoderConfig& c, const WeightSource& w, int64_t esize) {
+  std::vector<int64_t> bytes(static_cast<size_t>(c.num_hidden_layers),
+                             2 * 2 * 4096 * c.num_key_value_heads * c.head_dim * esize);
+  auto ends_with = [](const std::string& s, const char* tail) {
+    const size_t n = std::char_traits<char>::length(tail);
+    return s.size() > n && s.compare(s.size() - n, n, tail) == 0;
+  };
+  for (const auto& name : w.names()) {
+    const int index = layer_index_from_name(name);
+    if (name.rfind("model.layers.", 0) != 0 || index < 0 || index >= c.num_hidden_layers) continue;
+    const auto shape = w.shape(name);
+    int64_t numel = 1;
+    for (int64_t d : shape) numel *= d;
+    const bool blocks = shape.size() == 4 && ends_with(name, "_blocks");
+    if (!ends_with(name, "_scales")) bytes[static_cast<size_t>(index)] += numel * esize * (blocks ? 2 : 1);
+  }
+  return bytes;
 }
 
-void NativeModel::finish_info(NativeModelMeta meta, std::vector<LayerInfo> moe_layers, RoutingRule rule) {
-  info_.model_id = std::move(meta.model_id);
-  info_.chat_template = std::move(meta.chat_template);
-  info_.chat_template_dir = std::move(meta.chat_template_dir);
+}  // namespace
+
+NativeModel::NativeModel(const DecoderConfig& config, const WeightSource& w, NativeModelMeta meta,
+                         const ModelOptions& options)
+    : setup_(resolve_native_setup(options, config)), config_(config), meta_(std::move(meta)),
+      cache_(std::make_unique<KvCache>(static_cast<int>(config.num_hidden_layers))) {
+  const std::string& what = meta_.what;
+  tokenizer_ = meta_.tokenizer;
+  rotary_ = std::make_unique<Rotary>(config.rope, config.head_dim, config.max_position_embeddings, what);
+  const int64_t H = config.hidden_size, V = config.vocab_size;
+  const auto esize = static_cast<int64_t>(c10::elementSize(setup_.dtype));
+  const int64_t embed = V * H * esize;
+  devices_ = plan_devices(setup_, embed, layer_run_bytes(config, w, esize), embed + H * esize);
+  embed_ = load(w, "model.embed_tokens.weight", {V, H}, "vocab_size × hidden_size", devices_.embed);
+  final_norm_ = load(w, "model.norm.weight", {H}, "hidden_size", devices_.head);
+  lm_head_ = config.tie_word_embeddings
+                 ? embed_.to(devices_.head)
+                 : load(w, "lm_head.weight", {V, H}, "vocab_size × hidden_size (tie_word_embeddings false)",
+                        devices_.head);
+}
+
+at::Tensor NativeModel::load(const WeightSource& w, const std::string& name, const std::vector<int64_t>& shape,
+                             const std::string& why, const c10::Device& device) const {
+  return w.load_checked(name, shape, why, device, setup_.dtype);
+}
+
+std::function<at::Tensor(const std::string&, const std::vector<int64_t>&, const std::string&)>
+NativeModel::layer_loader(const WeightSource& w, int64_t i) const {
+  const std::string prefix = fmt::format("model.layers.{}.", i);
+  const c10::Device device = devices_.layers[static_cast<size_t>(i)];
+  return [this, &w, prefix, device](const std::string& name, const std::vector<int64_t>& shape, const std::string& why) {
+    return load(w, prefix + name, shape, why, device);
+  };
+}
+
+DecoderLayer NativeModel::base_layer(const WeightSource& w, int64_t i) const {
+  DecoderLayer L;
+  L.device = devices_.layers[static_cast<size_t>(i)];
+  load_attention_weights(layer_loader(w, i), config_, L);
+  return L;
+}
+
+void NativeModel::finish(std::vector<DecoderLayer> layers, DecoderSpec spec, const std::string& router) {
+  layers_ = std::move(layers);
+  spec_ = std::move(spec);
+  spec_.moe.experts = setup_.experts;
+  std::vector<LayerInfo> routers;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    if (!layers_[i].moe) continue;
+    layers_[i].moe->slot = static_cast<int>(routers.size());
+    routers.push_back({fmt::format("model.layers.{}.mlp.{}", i, router), static_cast<int>(i)});
+  }
+  info_.model_id = std::move(meta_.model_id);
+  info_.chat_template = std::move(meta_.chat_template);
+  info_.chat_template_dir = std::move(meta_.chat_template_dir);
   info_.source = "native";
-  info_.moe_layers = std::move(moe_layers);
-  info_.num_experts = static_cast<int>(config_base_.num_experts);
-  info_.routing = rule;
-  info_.routing.validate(info_.num_experts, what_);
-  info_.vocab_size = config_base_.vocab_size;
-  info_.max_positions = config_base_.max_position_embeddings;
-  info_.stop_token_ids = std::move(meta.stop_token_ids);
+  info_.moe_layers = std::move(routers);
+  info_.num_experts = static_cast<int>(config_.num_experts);
+  info_.routing = spec_.moe.rule;
+  info_.routing.validate(info_.num_experts, meta_.what);
+  info_.vocab_size = config_.vocab_size;
+  info_.max_positions = config_.max_position_embeddings;
+  info_.stop_token_ids = std::move(meta_.stop_token_ids);
   info_.padded_batches = true;
   std::vector<std::string> used{devices_.embed.str()};
   for (const auto& d : devices_.layers)
@@ -145,8 +214,19 @@ void NativeModel::finish_info(NativeModelMeta meta, std::vector<LayerInfo> moe_l
   info_.device = fmt::format("{}", fmt::join(used, ","));
   info_.dtype = dtype_name(setup_.dtype);
   if (tokenizer_ && tokenizer_->vocab_size() > info_.vocab_size)
-    throw InputError(fmt::format("{}: the tokenizer has {} ids but the model only {} logits", what_,
+    throw InputError(fmt::format("{}: the tokenizer has {} ids but the model only {} logits", meta_.what,
                                  tokenizer_->vocab_size(), info_.vocab_size));
+}
+
+at::Tensor NativeModel::run(const at::Tensor& input_ids, ForwardContext& ctx, Recorder* recorder) {
+  auto h = at::embedding(embed_, input_ids);
+  for (size_t i = 0; i < layers_.size(); ++i)
+    h = decoder_layer(layers_[i], static_cast<int>(i), spec_, std::move(h), ctx, *cache_, recorder);
+  return h;
+}
+
+at::Tensor NativeModel::head(const at::Tensor& hidden) const {
+  return at::linear(rms_norm(hidden, final_norm_, spec_.rms_norm_eps, spec_.norm), lm_head_);
 }
 
 std::unique_ptr<RoutingRecorder> NativeModel::make_recorder(const RecorderOptions& options, int rows) const {
@@ -185,7 +265,7 @@ std::vector<std::vector<double>> NativeModel::score(const at::Tensor& hidden, co
 
 ForwardResult NativeModel::forward(const ForwardRequest& request, RoutingRecorder* routing) {
   Recorder* recorder = torch_recorder(routing);
-  request.validate(info_.vocab_size, what_);
+  request.validate(info_.vocab_size, meta_.what);
   const auto& rows = request.rows;
   const auto B = static_cast<int64_t>(rows.size());
   c10::InferenceMode guard;
@@ -218,7 +298,7 @@ ForwardResult NativeModel::forward(const ForwardRequest& request, RoutingRecorde
   result.logits.resize(rows.size());
   if (recorder) recorder->begin_forward(B, T, std::move(windows));
   try {
-    const at::Tensor hidden = run(ids.to(devices_.embed), ctx, *cache_, recorder);
+    const at::Tensor hidden = run(ids.to(devices_.embed), ctx, recorder);
     if (recorder) recorder->end_forward();
     if (request.want_logits) {
       const auto host = head(hidden.select(1, T - 1).to(devices_.head)).to(at::kFloat).to(at::kCPU).contiguous();
@@ -228,7 +308,7 @@ ForwardResult NativeModel::forward(const ForwardRequest& request, RoutingRecorde
     }
     if (!request.score_last.empty()) result.next_token_logprobs = score(hidden, request);
   } catch (const c10::Error& e) {
-    throw Error(fmt::format("{}: forward failed: {}", what_, e.what_without_backtrace()));
+    throw Error(fmt::format("{}: forward failed: {}", meta_.what, e.what_without_backtrace()));
   }
   cache_->commit(rows);
   return result;

@@ -10,10 +10,10 @@
 #include "moeroute/error.h"
 #include "moeroute/hf_config.h"
 #include "moeroute/tokenizer.h"
-#include "torch/models/gpt_oss.h"
-#include "torch/models/native_loader.h"
-#include "torch/models/weight_source.h"
-#include "torch/models/weight_stream.h"
+#include "torch/families/gpt_oss.h"
+#include "torch/builtins/builtins.h"
+#include "torch/weights/weight_source.h"
+#include "torch/builtins/weight_stream.h"
 
 namespace moeroute::detail {
 

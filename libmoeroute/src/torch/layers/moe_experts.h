@@ -29,6 +29,13 @@ struct ExpertWeights {
 /// [P, 2I] gate_up outputs → [P, I] activations (family-specific: SwiGLU, clamped SwiGLU, …).
 using ExpertActivation = std::function<at::Tensor(const at::Tensor&)>;
 
+/// Qwen3-MoE's SwiGLU on [gate | up] halves: silu(gate) · up.
+ExpertActivation swiglu_activation();
+
+/// gpt-oss' clamped SwiGLU on interleaved columns (2j gate, 2j+1 up; GptOssExperts._apply_gate):
+/// gate ≤ limit, |up| ≤ limit, (up + 1) · gate · σ(alpha · gate).
+ExpertActivation clamped_swiglu_activation(double limit, double alpha);
+
 /// x [N, H], ids [N, k] (int64), weights [N, k] (x's dtype) → [N, H].
 at::Tensor run_experts(const ExpertWeights& w, const at::Tensor& x, const at::Tensor& ids, const at::Tensor& weights,
                        const ExpertActivation& act, ExpertsImpl impl);

@@ -1,4 +1,4 @@
-#include "torch/models/checkpoint_tensor.h"
+#include "torch/weights/checkpoint_tensor.h"
 
 #include <cmath>
 #include <cstring>

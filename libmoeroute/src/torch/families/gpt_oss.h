@@ -9,9 +9,9 @@
 
 #include "moeroute/causal_lm.h"
 #include "moeroute/hf_config.h"
-#include "torch/models/moe_experts.h"
-#include "torch/models/qwen3_moe.h"
-#include "torch/models/weight_source.h"
+#include "torch/families/native_model_meta.h"
+#include "torch/layers/moe_experts.h"
+#include "torch/weights/weight_source.h"
 
 namespace moeroute::detail {
 

@@ -12,12 +12,18 @@
 #include <torch/torch.h>
 
 #include "moeroute/hf_config.h"
-#include "torch/models/kv_cache.h"
+#include "torch/layers/kv_cache.h"
 
 namespace moeroute::detail {
 
-/// transformers' RMSNorm: x in float32, x·rsqrt(mean(x²) + eps), back to x's dtype, × weight.
-at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
+/// Where an RMSNorm applies its weight: transformers' Qwen3/Llama norms cast back to x's dtype
+/// first, GptOssRMSNorm multiplies in float32 and casts after.
+enum class RmsNormKind { CastThenWeight, WeightThenCast };
+
+/// transformers' RMSNorm: x in float32, x·rsqrt(mean(x²) + eps), × weight (before or after the cast
+/// back to x's dtype, as `kind` says).
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps,
+                    RmsNormKind kind = RmsNormKind::CastThenWeight);
 
 /// linear(x, w) + optional bias (undefined tensor = none).
 at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias = {});
@@ -66,32 +72,6 @@ class ForwardContext {
 
 /// Attention of q [B, H, T, D] over cached k, v [B, KV, keys, D] (H a multiple of KV; head h
 /// reads kv head h / (H/KV), like transformers' repeat_kv), scores × scaling, masked, softmax in
-/// The weights every decoder layer of the native families has: norms and attention projections.
-struct DecoderLayerWeights {
-  c10::Device device{c10::kCPU};
-  at::Tensor input_norm, post_norm;
-  at::Tensor q, k, v, o, q_bias, k_bias, v_bias, o_bias;  // biases only with attention_bias
-};
-
-/// Loads DecoderLayerWeights through `get(name, shape, why)` (names relative to the layer,
-/// shapes from `c`; `why` names the config fields a mismatch contradicts).
-template <typename Get>
-void load_decoder_layer_weights(Get&& get, const DecoderConfig& c, DecoderLayerWeights& L) {
-  const int64_t H = c.hidden_size, Q = c.num_attention_heads * c.head_dim, KV = c.num_key_value_heads * c.head_dim;
-  L.input_norm = get("input_layernorm.weight", {H}, "hidden_size");
-  L.post_norm = get("post_attention_layernorm.weight", {H}, "hidden_size");
-  L.q = get("self_attn.q_proj.weight", {Q, H}, "num_attention_heads·head_dim × hidden_size");
-  L.k = get("self_attn.k_proj.weight", {KV, H}, "num_key_value_heads·head_dim × hidden_size");
-  L.v = get("self_attn.v_proj.weight", {KV, H}, "num_key_value_heads·head_dim × hidden_size");
-  L.o = get("self_attn.o_proj.weight", {H, Q}, "hidden_size × num_attention_heads·head_dim");
-  if (c.attention_bias) {
-    L.q_bias = get("self_attn.q_proj.bias", {Q}, "attention_bias");
-    L.k_bias = get("self_attn.k_proj.bias", {KV}, "attention_bias");
-    L.v_bias = get("self_attn.v_proj.bias", {KV}, "attention_bias");
-    L.o_bias = get("self_attn.o_proj.bias", {H}, "attention_bias");
-  }
-}
-
 /// float32 — or, with `sinks` [H], transformers' gpt-oss variant: the sink logit joins each row's
 /// softmax (in the scores' dtype, after subtracting the row max) and is dropped after. Returns
 /// [B, T, H·D].

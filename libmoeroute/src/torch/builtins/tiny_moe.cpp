@@ -1,4 +1,6 @@
-#include "torch/models/tiny_moe.h"
+#include "torch/builtins/tiny_moe.h"
+
+#include "torch/builtins/builtins.h"
 
 #include <cmath>
 
@@ -6,7 +8,7 @@
 
 #include "moeroute/error.h"
 #include "moeroute/torch/torchscript.h"
-#include "torch/models/weight_stream.h"
+#include "torch/builtins/weight_stream.h"
 #include "torch/torchscript/torchscript_model.h"
 
 namespace moeroute::detail {

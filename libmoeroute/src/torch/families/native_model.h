@@ -1,9 +1,10 @@
 // Base of the native (LibTorch C++) decoder models: the CausalLM plumbing every family shares —
 // KV-cache planning, the left-padded grid of new positions, masks and rotary tables, recorder
-// windows, logits to the host — and option resolution (device, dtype, device_map, experts).
-// A family implements run(): embedding → decoder layers → head over one ForwardContext.
+// windows, logits to the host — option resolution (device, dtype, device_map, experts), device
+// placement from the weights' sizes, and the forward itself over the shared decoder layer.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,10 +14,10 @@
 #include "moeroute/causal_lm.h"
 #include "moeroute/hf_config.h"
 #include "moeroute/torch/recorder.h"
-#include "torch/models/kv_cache.h"
-#include "torch/models/layers.h"
-#include "torch/models/moe_experts.h"
-#include "torch/models/native_model_meta.h"
+#include "torch/families/native_model_meta.h"
+#include "torch/layers/decoder_layer.h"
+#include "torch/layers/kv_cache.h"
+#include "torch/weights/weight_source.h"
 
 namespace moeroute::detail {
 
@@ -53,6 +54,8 @@ DevicePlan plan_devices(const NativeSetup& setup, int64_t embed_bytes, const std
 /// build needs no CUDA headers). Throws InputError when the CUDA runtime is not loaded.
 int64_t cuda_free_memory(int index);
 
+/// A native decoder model: embedding → decoder layers (layers/decoder_layer.h) → final norm and
+/// lm_head. A family is a subclass whose constructor loads its layers and says its DecoderSpec.
 class NativeModel : public CausalLM {
  public:
   const ModelInfo& info() const override { return info_; }
@@ -61,31 +64,46 @@ class NativeModel : public CausalLM {
   ForwardResult forward(const ForwardRequest& request, RoutingRecorder* recorder) override;
 
  protected:
-  NativeModel(const DecoderConfig& config, NativeSetup setup, std::string what);
+  /// Resolves `options`, places the parts on devices from the weights' sizes, loads the embedding,
+  /// final norm and lm_head (or ties it to the embedding).
+  NativeModel(const DecoderConfig& config, const WeightSource& weights, NativeModelMeta meta,
+              const ModelOptions& options);
 
-  /// Runs the grid `input_ids` [B, T] (on the embedding's device) through the decoder layers,
-  /// passing router logits to `recorder` (may be null), reading/writing `cache`; returns the last
-  /// layer's hidden states [B, T, H] (before the final norm).
-  virtual at::Tensor run(const at::Tensor& input_ids, ForwardContext& ctx, KvCache& cache, Recorder* recorder) = 0;
+  /// Loads `name` (shape checked, floating point) in the run dtype onto `device`.
+  at::Tensor load(const WeightSource& w, const std::string& name, const std::vector<int64_t>& shape,
+                  const std::string& why, const c10::Device& device) const;
 
+  /// Layer i on its device with the norms and attention projections every family has; the
+  /// family adds the rest. `get(name, shape, why)` loads a tensor of the layer (name relative to it).
+  DecoderLayer base_layer(const WeightSource& w, int64_t i) const;
+  std::function<at::Tensor(const std::string&, const std::vector<int64_t>&, const std::string&)> layer_loader(
+      const WeightSource& w, int64_t i) const;
+
+  /// Ends construction: the layers, the spec they run with, and each MoE layer's router module
+  /// name (recorded as "model.layers.N.mlp.<router>"); assigns the recorder slots in layer order.
+  void finish(std::vector<DecoderLayer> layers, DecoderSpec spec, const std::string& router);
+
+  NativeSetup setup_;
+
+ private:
+  /// The grid `input_ids` [B, T] through the decoder layers → the last hidden states [B, T, H].
+  at::Tensor run(const at::Tensor& input_ids, ForwardContext& ctx, Recorder* recorder);
   /// Final norm and lm_head: hidden states [..., H] on devices_.head → logits [..., V].
-  virtual at::Tensor head(const at::Tensor& hidden) const = 0;
-
+  at::Tensor head(const at::Tensor& hidden) const;
   /// log p(next token) of the scored positions (request.score_last) from the last layer's hidden
   /// states [B, T, H] of this forward's grid.
   std::vector<std::vector<double>> score(const at::Tensor& hidden, const ForwardRequest& request) const;
 
-  /// Fills info_ fields common to the families (call at the end of the subclass constructor).
-  void finish_info(NativeModelMeta meta, std::vector<LayerInfo> moe_layers, RoutingRule rule);
-
-  DecoderConfig config_base_;  // a copy: the subclass's config is not built yet when this constructor runs
-  NativeSetup setup_;
-  std::string what_;
+  DecoderConfig config_;
+  NativeModelMeta meta_;
   DevicePlan devices_;
   std::unique_ptr<Rotary> rotary_;
   std::shared_ptr<const Tokenizer> tokenizer_;
   ModelInfo info_;
   std::unique_ptr<KvCache> cache_;
+  at::Tensor embed_, final_norm_, lm_head_;
+  std::vector<DecoderLayer> layers_;
+  DecoderSpec spec_;
 };
 
 }  // namespace moeroute::detail

@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 
 #include "moeroute/error.h"
-#include "torch/models/mxfp4.h"
-#include "torch/models/gpt_oss.h"
+#include "torch/weights/mxfp4.h"
+#include "torch/families/gpt_oss.h"
 
 namespace moeroute::detail {
 

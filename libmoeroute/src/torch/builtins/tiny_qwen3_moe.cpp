@@ -6,11 +6,11 @@
 
 #include "moeroute/hf_config.h"
 #include "moeroute/tokenizer.h"
-#include "torch/models/native_loader.h"
-#include "torch/models/qwen3_moe.h"
-#include "torch/models/tiny_moe.h"
-#include "torch/models/weight_source.h"
-#include "torch/models/weight_stream.h"
+#include "torch/builtins/builtins.h"
+#include "torch/families/qwen3_moe.h"
+#include "torch/builtins/tiny_moe.h"
+#include "torch/weights/weight_source.h"
+#include "torch/builtins/weight_stream.h"
 
 namespace moeroute::detail {
 

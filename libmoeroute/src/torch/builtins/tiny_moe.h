@@ -31,7 +31,4 @@ inline constexpr int64_t kTinyMoeVocab = 259;
 /// The module: forward(input_ids [B,T] int64, attention_mask: Optional [B,T]) → logits [B,T,259].
 torch::jit::Module build_tiny_moe(const TinyMoeConfig& config = {});
 
-/// builtin:tiny-moe as a CausalLM: the module hooked, with its byte tokenizer and ChatML template.
-std::unique_ptr<CausalLM> load_tiny_moe(const ModelOptions& options);
-
 }  // namespace moeroute::detail

@@ -15,12 +15,4 @@ namespace moeroute::detail {
 std::unique_ptr<CausalLM> load_native_checkpoint(const std::filesystem::path& dir, const std::string& model_id,
                                                  const ModelOptions& options);
 
-/// builtin:tiny-qwen3-moe — a small Qwen3-MoE with deterministic weights, loaded through the same
-/// code as a checkpoint (docs/builtin-models.md).
-std::unique_ptr<CausalLM> load_tiny_qwen3_moe(const ModelOptions& options);
-
-/// builtin:tiny-gpt-oss — a small gpt-oss with deterministic weights (MXFP4 experts), loaded
-/// through the same code as a checkpoint (docs/builtin-models.md).
-std::unique_ptr<CausalLM> load_tiny_gpt_oss(const ModelOptions& options);
-
 }  // namespace moeroute::detail

@@ -1,4 +1,4 @@
-#include "torch/models/native_loader.h"
+#include "torch/families/native_loader.h"
 
 #include <algorithm>
 
@@ -10,10 +10,10 @@
 #include "moeroute/error.h"
 #include "moeroute/hf_config.h"
 #include "moeroute/hf_tokenizer.h"
-#include "torch/models/gpt_oss.h"
-#include "torch/models/own_chat_template.h"
-#include "torch/models/qwen3_moe.h"
-#include "torch/models/weight_source.h"
+#include "torch/families/gpt_oss.h"
+#include "torch/own_chat_template.h"
+#include "torch/families/qwen3_moe.h"
+#include "torch/weights/weight_source.h"
 
 namespace moeroute::detail {
 

@@ -1,8 +1,8 @@
-#include "torch/models/weight_source.h"
+#include "torch/weights/weight_source.h"
 
 #include <fmt/format.h>
 
-#include "torch/models/checkpoint_tensor.h"
+#include "torch/weights/checkpoint_tensor.h"
 #include "moeroute/error.h"
 
 namespace moeroute::detail {
@@ -29,13 +29,10 @@ void WeightSource::check_float(const std::string& name, const std::vector<int64_
 at::Tensor WeightSource::load_checked(const std::string& name, const std::vector<int64_t>& expected,
                                       const std::string& why, const c10::Device& device,
                                       std::optional<at::ScalarType> float_dtype) const {
-  check_shape(name, expected, why);
-  auto t = load(name, device, float_dtype);
   // A float weight stored as integers would silently promote in the forward.
-  if (float_dtype && !t.is_floating_point())
-    throw InputError(fmt::format("{}: tensor '{}' has dtype {}, expected a floating type ({})", where(name), name,
-                                 c10::toString(t.scalar_type()), why));
-  return t;
+  if (float_dtype) check_float(name, expected, why);
+  else check_shape(name, expected, why);
+  return load(name, device, float_dtype);
 }
 
 bool CheckpointWeights::stored_float(const std::string& name) const {
