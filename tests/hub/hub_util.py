@@ -30,8 +30,15 @@ class TestHubProcess:
             return json.load(r)
 
     def close(self):
-        self.proc.stdin.close()
-        self.proc.wait(timeout=30)
+        # Closing stdin asks the Hub to stop; one that does not (a handler stuck on a client that
+        # died) is killed, so a failed test never leaves a server holding ctest's output pipe.
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
     def __enter__(self):
         return self

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/trace_rows.h"
 #include "dataset/trace_index_util.h"
 #include "moeroute/error.h"
 
@@ -57,19 +58,6 @@ void append_selected(RouterTrace& dst, const RouterTrace& src, const std::vector
   append_rows(dst.positions, src.positions, rows);
   append_rows(dst.segments, src.segments, rows);
   dst.num_positions += static_cast<int64_t>(rows.size());
-}
-
-RouterTrace empty_like(const RouterTrace& src) {
-  RouterTrace t;
-  t.meta = src.meta;
-  t.layers = src.layers;
-  t.num_experts = src.num_experts;
-  t.top_k = src.top_k;
-  t.logits_kind = src.logits_kind;
-  t.id_space = src.id_space;
-  t.num_logical_experts = src.num_logical_experts;
-  t.physical_to_logical = src.physical_to_logical;
-  return t;
 }
 
 std::vector<int64_t> all_rows(const RouterTrace& t) {
@@ -125,7 +113,7 @@ RouterTrace select_sequences(const RouterTrace& src, const std::vector<int64_t>&
   std::vector<int64_t> rows;
   for (size_t r = 0; r < src.sequence_ids.size(); ++r)
     if (wanted.count(src.sequence_ids[r])) rows.push_back(static_cast<int64_t>(r));
-  RouterTrace out = empty_like(src);
+  RouterTrace out = detail::without_rows(src);
   append_selected(out, src, rows);
   for (const SequenceInfo& s : src.sequences)
     if (wanted.count(s.id)) out.sequences.push_back(s);

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "core/trace_rows.h"
 #include "io/import/importers.h"
 
 namespace moeroute {
@@ -124,16 +125,8 @@ RouterTrace concat_rows(std::vector<RouterTrace>&& parts) {
   for (size_t i = 1; i < parts.size(); ++i)
     if (!same_shape(out, parts[i])) throw InputError("append_rows: the chunk's shape or fields differ from the trace's");
   parts.front() = std::move(out);
-  out = RouterTrace{};
   const RouterTrace& first = parts.front();
-  out.meta = first.meta;
-  out.layers = first.layers;
-  out.num_experts = first.num_experts;
-  out.top_k = first.top_k;
-  out.logits_kind = first.logits_kind;
-  out.id_space = first.id_space;
-  out.num_logical_experts = first.num_logical_experts;
-  out.physical_to_logical = first.physical_to_logical;
+  out = detail::without_rows(first);
   for (const auto& p : parts) out.num_positions += p.num_positions;
   const int L = out.num_layers();
   const auto per_layer = [&](auto member, size_t width) {
