@@ -226,7 +226,7 @@ at::Tensor NativeModel::run(const at::Tensor& input_ids, ForwardContext& ctx, Re
 }
 
 at::Tensor NativeModel::head(const at::Tensor& hidden) const {
-  return at::linear(rms_norm(hidden, final_norm_, spec_.rms_norm_eps, spec_.norm), lm_head_);
+  return detail::linear(rms_norm(hidden, final_norm_, spec_.rms_norm_eps, spec_.norm), lm_head_);
 }
 
 std::unique_ptr<RoutingRecorder> NativeModel::make_recorder(const RecorderOptions& options, int rows) const {

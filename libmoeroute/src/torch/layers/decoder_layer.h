@@ -18,7 +18,8 @@
 namespace moeroute::detail {
 
 struct AttentionWeights {
-  at::Tensor q, k, v, o, q_bias, k_bias, v_bias, o_bias;  ///< biases only with attention_bias
+  at::Tensor qkv, qkv_bias;        ///< q, k, v projections stacked [Q + 2·KV, H] (one product, x read once)
+  at::Tensor o, o_bias;            ///< biases only with attention_bias
   at::Tensor q_norm, k_norm;       ///< per-head RMSNorm before RoPE (Qwen3), or undefined
   at::Tensor sinks;                ///< [heads] sink logits (gpt-oss), or undefined
   std::optional<int64_t> window;   ///< this layer's sliding window, or none
@@ -53,14 +54,14 @@ void load_attention_weights(Get&& get, const DecoderConfig& c, DecoderLayer& L) 
   L.input_norm = get("input_layernorm.weight", {H}, "hidden_size");
   L.post_norm = get("post_attention_layernorm.weight", {H}, "hidden_size");
   auto& a = L.attention;
-  a.q = get("self_attn.q_proj.weight", {Q, H}, "num_attention_heads·head_dim × hidden_size");
-  a.k = get("self_attn.k_proj.weight", {KV, H}, "num_key_value_heads·head_dim × hidden_size");
-  a.v = get("self_attn.v_proj.weight", {KV, H}, "num_key_value_heads·head_dim × hidden_size");
+  a.qkv = at::cat({get("self_attn.q_proj.weight", {Q, H}, "num_attention_heads·head_dim × hidden_size"),
+                   get("self_attn.k_proj.weight", {KV, H}, "num_key_value_heads·head_dim × hidden_size"),
+                   get("self_attn.v_proj.weight", {KV, H}, "num_key_value_heads·head_dim × hidden_size")});
   a.o = get("self_attn.o_proj.weight", {H, Q}, "hidden_size × num_attention_heads·head_dim");
   if (c.attention_bias) {
-    a.q_bias = get("self_attn.q_proj.bias", {Q}, "attention_bias");
-    a.k_bias = get("self_attn.k_proj.bias", {KV}, "attention_bias");
-    a.v_bias = get("self_attn.v_proj.bias", {KV}, "attention_bias");
+    a.qkv_bias = at::cat({get("self_attn.q_proj.bias", {Q}, "attention_bias"),
+                          get("self_attn.k_proj.bias", {KV}, "attention_bias"),
+                          get("self_attn.v_proj.bias", {KV}, "attention_bias")});
     a.o_bias = get("self_attn.o_proj.bias", {H}, "attention_bias");
   }
 }

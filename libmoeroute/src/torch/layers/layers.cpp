@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "moeroute/error.h"
+#include "torch/layers/cpu_matmul.h"
 
 namespace moeroute::detail {
 
@@ -18,6 +19,8 @@ at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps, R
 }
 
 at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias) {
+  if (cpu_linear_applies(x, w, bias)) return cpu_linear(x, w, bias);
+  if (x.device().is_cpu()) return parallel_linear(x, w, bias);
   return bias.defined() ? at::linear(x, w, bias) : at::linear(x, w);
 }
 
@@ -114,7 +117,7 @@ const at::Tensor& ForwardContext::mask(const c10::Device& device, std::optional<
   auto ok = j.le(qpos).logical_and(real);
   if (window) ok = ok.logical_and((qpos - j).lt(*window));
   ok = ok.logical_or(real.logical_not().logical_and(j.eq(0)));
-  m = ok.view({plan_.rows, 1, 1, plan_.columns, plan_.keys});
+  m = ok.logical_not().view({plan_.rows, 1, 1, plan_.columns, plan_.keys});
   return m;
 }
 
@@ -125,7 +128,7 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
   // Group the query heads that share a kv head, instead of copying k/v G times (repeat_kv).
   const auto qg = q.reshape({B, KV, G * T, D});
   auto scores = (at::matmul(qg, k.transpose(-1, -2)) * scaling).view({B, KV, G, T, keys});
-  scores = scores.masked_fill(mask.logical_not(), -std::numeric_limits<double>::infinity());
+  scores = scores.masked_fill(mask, -std::numeric_limits<double>::infinity());
   at::Tensor probs;
   if (!sinks.defined()) {
     probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());

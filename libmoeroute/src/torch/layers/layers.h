@@ -25,7 +25,8 @@ enum class RmsNormKind { CastThenWeight, WeightThenCast };
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps,
                     RmsNormKind kind = RmsNormKind::CastThenWeight);
 
-/// linear(x, w) + optional bias (undefined tensor = none).
+/// linear(x, w) + optional bias (undefined tensor = none); float32 products of few rows on the CPU
+/// go to the row kernels (layers/cpu_matmul.h), the rest to at::linear.
 at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias = {});
 
 /// Rotary embedding tables for one model: inv_freq and attention scaling as transformers'
@@ -55,9 +56,9 @@ class ForwardContext {
   const StepPlan& plan() const { return plan_; }
   /// cos/sin tables [B, T, head_dim] on `device`.
   const std::pair<at::Tensor, at::Tensor>& rope(const c10::Device& device);
-  /// Attention mask bool [B, 1, 1, T, keys] on `device` (true = attend): keys the row holds, at
-  /// or before the query, within `window` positions when set. Padding queries see key 0 only
-  /// (their outputs are discarded; this keeps softmax finite).
+  /// Attention mask bool [B, 1, 1, T, keys] on `device`, true = hidden: a query attends to the keys
+  /// its row holds, at or before it, within `window` positions when set. Padding queries see key
+  /// 0 only (their outputs are discarded; this keeps softmax finite).
   const at::Tensor& mask(const c10::Device& device, std::optional<int64_t> window);
 
  private:

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "moeroute/error.h"
+#include "torch/layers/cpu_matmul.h"
 
 namespace moeroute::detail {
 
@@ -35,6 +36,57 @@ at::Tensor experts_loop(const ExpertWeights& w, const at::Tensor& x, const at::T
     s = t;
   }
   return (per_pair.view({N, k, H}) * weights.unsqueeze(-1)).sum(1);
+}
+
+// `loop` on the CPU in float32: the same per-expert products through the row kernels — each
+// active expert's weights read in place once per layer, its tokens' rows gathered and the
+// outputs written in pair order by pointer, all experts in one parallel region per projection.
+bool rows_apply(const ExpertWeights& w, const at::Tensor& x) {
+  auto ok = [](const at::Tensor& t) { return !t.defined() || (t.scalar_type() == at::kFloat && t.is_contiguous()); };
+  return x.device().is_cpu() && x.scalar_type() == at::kFloat && w.gate_up.is_contiguous() && w.down.is_contiguous() &&
+         w.gate_up.scalar_type() == at::kFloat && w.down.scalar_type() == at::kFloat && ok(w.gate_up_bias) &&
+         ok(w.down_bias);
+}
+
+at::Tensor experts_rows(const ExpertWeights& w, const at::Tensor& x, const at::Tensor& ids, const at::Tensor& weights,
+                        const ExpertActivation& act) {
+  const int64_t N = x.size(0), H = x.size(1), k = ids.size(1), P = N * k, E = w.gate_up.size(0);
+  const int64_t G = w.gate_up.size(1), I = w.down.size(2);
+  const auto xc = x.contiguous();
+  const auto idc = ids.to(at::kLong).contiguous();
+  const int64_t* id = idc.data_ptr<int64_t>();
+  // Pairs (token·k + slot) grouped by expert in pair order: a counting sort.
+  std::vector<int64_t> count(static_cast<size_t>(E) + 1, 0);
+  for (int64_t p = 0; p < P; ++p) {
+    TORCH_CHECK(id[p] >= 0 && id[p] < E, "expert id ", id[p], " out of range");
+    ++count[static_cast<size_t>(id[p]) + 1];
+  }
+  std::vector<int64_t> starts{0}, experts;
+  for (int64_t e = 0; e < E; ++e)
+    if (count[static_cast<size_t>(e) + 1] > 0) {
+      experts.push_back(e);
+      starts.push_back(starts.back() + count[static_cast<size_t>(e) + 1]);
+    }
+  for (int64_t e = 0; e < E; ++e) count[static_cast<size_t>(e) + 1] += count[static_cast<size_t>(e)];
+  std::vector<int64_t> order(static_cast<size_t>(P));
+  for (int64_t p = 0; p < P; ++p) order[static_cast<size_t>(count[static_cast<size_t>(id[p])]++)] = p;
+  auto h = at::empty({P, G}, x.options());
+  auto y = at::empty({P, H}, x.options());
+  std::vector<const float*> in(static_cast<size_t>(P));
+  std::vector<float*> out(static_cast<size_t>(P));
+  const float* xp = xc.data_ptr<float>();
+  for (size_t j = 0; j < order.size(); ++j) {
+    in[j] = xp + order[j] / k * H;
+    out[j] = h.data_ptr<float>() + order[j] * G;
+  }
+  cpu_grouped_matmul(in, out, starts, experts, w.gate_up, w.gate_up_bias);
+  const auto a = act(h).contiguous();  // [P, I]
+  for (size_t j = 0; j < order.size(); ++j) {
+    in[j] = a.data_ptr<float>() + order[j] * I;
+    out[j] = y.data_ptr<float>() + order[j] * H;
+  }
+  cpu_grouped_matmul(in, out, starts, experts, w.down, w.down_bias);
+  return (y.view({N, k, H}) * weights.unsqueeze(-1)).sum(1);
 }
 
 at::Tensor experts_gather(const ExpertWeights& w, const at::Tensor& x, const at::Tensor& ids,
@@ -100,7 +152,7 @@ at::Tensor run_experts(const ExpertWeights& w, const at::Tensor& x, const at::Te
   switch (impl) {
     case ExpertsImpl::Gather: return experts_gather(w, x, ids, weights, act);
     case ExpertsImpl::Grouped: return experts_grouped(w, x, ids, weights, act);
-    default: return experts_loop(w, x, ids, weights, act);
+    default: return rows_apply(w, x) ? experts_rows(w, x, ids, weights, act) : experts_loop(w, x, ids, weights, act);
   }
 }
 
