@@ -8,8 +8,8 @@ and the loss cost what a real vocabulary costs).
     .venv/bin/python tools/bench/make_random_qwen3_moe.py OUT_DIR     (tools/requirements-export.txt)
 
 Config: 8 layers (all MoE), hidden 512, 8 heads / 4 kv heads, head_dim 64, 32 experts of width
-256, top-4, norm_topk_prob true, vocab 32768, 4096 positions: about 150 M parameters (20 M
-active per token without the embeddings).
+256, top-4, norm_topk_prob true, vocab 32768, untied head, 4096 positions: 141 M parameters
+(19 M active per token besides the embedding and the head).
 """
 import shutil
 import sys
