@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "import_options.h"
 #include "moeroute/stats_output.h"
 #include "moeroute/stats_run.h"
 
@@ -15,16 +16,24 @@ void add_stats_command(CLI::App& app) {
                "co-activation, specialisation, per sample and dataset");
   struct Args {
     std::vector<std::string> inputs;
-    std::string out, save_state, segment = "all";
-    bool json = false, quiet = false, no_tokens = false, no_verify = false;
+    std::string out, save_state, segment = "all", against;
+    bool json = false, quiet = false, no_tokens = false, no_verify = false, no_token_check = false;
+    ImportArgs import;
     int64_t token_table_mb = 1024;
     StatsOptions stats;
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("inputs", a->inputs,
-                  "Trace files (.safetensors), dataset traces (a directory or its trace.json) and saved stats "
-                  "states (--save-state), all of one model")
+                  "Trace files (.safetensors), dataset traces (a directory or its trace.json), files of other systems "
+                  "(llama.cpp logs, vLLM, SGLang, Megatron-Core: docs/import.md) and saved stats states "
+                  "(--save-state), all of one model")
       ->required();
+  cmd->add_option("--against", a->against,
+                  "Another trace of the same tokens (another checkpoint, dtype or system): top-k overlap, flip rate "
+                  "and expert-distribution divergence per layer");
+  cmd->add_flag("--no-token-check", a->no_token_check,
+                "With --against: pair rows by sequence and position without comparing token ids");
+  add_import_options(cmd, a->import, "--input-format");
   cmd->add_option("-o,--out", a->out, "Write stats.json and the CSV files to this directory");
   cmd->add_option("--save-state", a->save_state, "Save the accumulated state, to merge with others later");
   cmd->add_flag("--json", a->json, "Print stats.json instead of the table");
@@ -71,6 +80,9 @@ void add_stats_command(CLI::App& app) {
     o.out = a->out;
     o.save_state = a->save_state;
     o.input.verify_checksums = !a->no_verify;
+    o.input.import = import_options(a->import);
+    o.against = a->against;
+    o.check_tokens = !a->no_token_check;
     std::vector<std::filesystem::path> inputs(a->inputs.begin(), a->inputs.end());
     const StatsRunResult r = run_stats(inputs, o);
     if (a->quiet) return;

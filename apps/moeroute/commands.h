@@ -24,6 +24,7 @@ void add_report_command(CLI::App& app);
 void add_simulate_command(CLI::App& app);
 void add_gif_command(CLI::App& app);
 void add_record_command(CLI::App& app);
+void add_trace_command(CLI::App& app);
 void add_compare_command(CLI::App& app);
 
 }  // namespace moeroute::cli

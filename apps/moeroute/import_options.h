@@ -1,5 +1,5 @@
-// Import options shared by the commands that read foreign routing files (import, diff, and
-// `stats` once merged): --format, --num-experts, --skip-bad-lines, --layer-map, --top-k, --num-layers.
+// Import options shared by the commands that read foreign routing files (import, diff, stats,
+// export): --format, --num-experts, --skip-bad-lines, --layer-map, --top-k, --num-layers.
 #pragma once
 
 #include <string>

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   moeroute::cli::add_gif_command(app);
   moeroute::cli::add_compare_command(app);
   moeroute::cli::add_record_command(app);
+  moeroute::cli::add_trace_command(app);
 
   try {
     app.parse(argc, argv);

@@ -249,6 +249,83 @@ class OtherCommands(unittest.TestCase):
                 self.assertTrue((out / f).stat().st_size > 0)
 
 
+class StatsOfImports(unittest.TestCase):
+    """`stats` opens every file `import` reads (through for_each_trace_chunk): its per-layer expert
+    counts against the fixtures' expected traces, written independently of moeroute."""
+    CASES = [("vllm_033.jsonl", [], "expected_vllm_033.safetensors"),
+             ("vllm_021.jsonl", ["--layer-map", "1-3"], "expected_requests.safetensors"),
+             ("vllm_request_a.npz", [], "truth_a.safetensors"),
+             ("vllm_routed_a.npy", ["--layer-map", "1,2,3"], "truth_a.safetensors"),
+             ("sglang_per_token.pt", [], "expected_sglang_per_token.safetensors"),
+             ("sglang_generate.jsonl", ["--top-k", "2"], "expected_requests.safetensors"),
+             ("megatron/router_trace_rank0.jsonl", [], "expected_megatron.safetensors")]
+
+    @staticmethod
+    def counts(arrays, meta):
+        ids = arrays["topk_ids"].astype(np.int64)
+        experts = meta["num_experts"]
+        if "physical_to_logical" in arrays:  # physical slots → the logical experts they run
+            ids = np.stack([arrays["physical_to_logical"][l][ids[l]] for l in range(ids.shape[0])])
+            experts = meta["num_logical_experts"]
+        return [np.bincount(ids[l].ravel(), minlength=experts).tolist() for l in range(ids.shape[0])]
+
+    def stats(self, path, *args):
+        r = run("stats", path, "--json", *args)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout)
+
+    def test_every_importable_fixture(self):
+        for name, args, expected in self.CASES:
+            with self.subTest(name):
+                s = self.stats(DATA / name, *args)
+                arrays, meta = load(DATA / expected)
+                self.assertEqual(s["tokens"], arrays["topk_ids"].shape[1])
+                self.assertEqual([l["index"] for l in s["layers"]], [l["index"] for l in meta["layers"]])
+                self.assertEqual([[e["count"] for e in l["experts"]] for l in s["layers"]], self.counts(arrays, meta))
+
+    def test_llama_cpp_log(self):
+        rng = np.random.default_rng(5)
+        lines = []
+        for n in [7] + [1] * 5 + [3] + [1] * 2:  # two requests with decode steps
+            for l in (1, 2):
+                lines += [(l, rng.permutation(8)[:2].tolist()) for _ in range(n)]
+        with tempfile.TemporaryDirectory() as tmp:
+            log = Path(tmp) / "moe.log"
+            log.write_text("layer_id,expert_ids\n" + "".join(f"{l},{' '.join(map(str, i))}\n" for l, i in lines))
+            s = self.stats(log, "--num-experts", "8")
+            self.assertEqual(s["tokens"], 7 + 5 + 3 + 2)
+            self.assertEqual(s["num_samples"], 2)
+            for li, layer in enumerate((1, 2)):
+                want = np.bincount([e for l, ids in lines if l == layer for e in ids], minlength=8)
+                self.assertEqual([e["count"] for e in s["layers"][li]["experts"]], want.tolist())
+            # export reads it too: one JSON Lines record per request and layer.
+            out = Path(tmp) / "routing.jsonl"
+            r = run("export", log, "--num-experts", "8", "--format", "jsonl", "-o", out)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            recs = [json.loads(l) for l in out.read_text().splitlines()]
+            self.assertEqual([(x["sample_id"], x["layer"], x["num_tokens"]) for x in recs],
+                             [(0, 1, 12), (0, 2, 12), (1, 1, 5), (1, 2, 5)])
+            first = [ids for l, ids in lines if l == 1][:12]
+            self.assertEqual(recs[0]["selected_experts"], first)
+
+    def test_counts_only_dumps_are_refused(self):
+        r = run("stats", DATA / "sglang_stat.pt")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("counts", r.stderr)
+
+    def test_against_the_trainers_trace(self):
+        # vLLM's rollout (request A, then B) against the trainer's trace of request A: A pairs.
+        s = self.stats(DATA / "vllm_033.jsonl", "--against", DATA / "truth_a.safetensors")
+        a = s["against"]
+        self.assertEqual(a["steps"], 8)
+        self.assertEqual(a["flip_rate"], 0.0)
+        self.assertEqual(a["mean_jsd"], 0.0)
+        self.assertEqual(a["sequences_paired"], 1)
+        self.assertEqual(a["sequences_only_inputs"], 1)
+        self.assertEqual(a["unmatched_inputs"], s["tokens"] - 8)
+        self.assertTrue(a["tokens_checked"])
+
+
 if __name__ == "__main__":
     MOEROUTE, DATA = sys.argv[1], Path(sys.argv[2])
     unittest.main(argv=[sys.argv[0]] + sys.argv[3:])

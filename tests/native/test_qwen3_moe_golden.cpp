@@ -6,13 +6,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <map>
 
 #include "moeroute/error.h"
 #include "moeroute/generate.h"
 #include "moeroute/model_registry.h"
 #include "moeroute/safetensors.h"
+#include "tensor_values.h"
 
 using namespace moeroute;
 
@@ -29,14 +29,6 @@ struct Case {
   int64_t positions = 0, vocab = 0, layers = 0, experts = 0, k = 0;
 };
 
-template <class T>
-std::vector<T> read(const SafetensorsFile& f, const std::string& name) {
-  const auto bytes = f.bytes(name);
-  std::vector<T> out(bytes.size() / sizeof(T));
-  std::memcpy(out.data(), bytes.data(), bytes.size());
-  return out;
-}
-
 std::vector<Case> load_cases(const std::string& name) {
   const SafetensorsFile f(golden_dir(name) + "/golden.safetensors");
   std::vector<Case> cases;
@@ -44,11 +36,11 @@ std::vector<Case> load_cases(const std::string& name) {
   for (int i = 0; i < n; ++i) {
     const std::string s = std::to_string(i);
     Case c;
-    c.prompt = read<int64_t>(f, "prompt." + s);
-    c.tokens = read<int64_t>(f, "tokens." + s);
-    c.logits = read<float>(f, "logits." + s);
-    c.router_logits = read<float>(f, "router_logits." + s);
-    c.topk_ids = read<int64_t>(f, "topk_ids." + s);
+    c.prompt = test::tensor_values<int64_t>(f, "prompt." + s);
+    c.tokens = test::tensor_values<int64_t>(f, "tokens." + s);
+    c.logits = test::tensor_values<float>(f, "logits." + s);
+    c.router_logits = test::tensor_values<float>(f, "router_logits." + s);
+    c.topk_ids = test::tensor_values<int64_t>(f, "topk_ids." + s);
     const auto& rl = f.info("router_logits." + s).shape;
     c.layers = rl[0];
     c.positions = rl[1];

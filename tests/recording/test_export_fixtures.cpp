@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -20,6 +19,7 @@
 #include "moeroute/generate.h"
 #include "moeroute/model_registry.h"
 #include "moeroute/safetensors.h"
+#include "tensor_values.h"
 
 using namespace moeroute;
 namespace fs = std::filesystem;
@@ -40,10 +40,7 @@ std::vector<T> tensor(const SafetensorsFile& f, const std::string& name, Dtype d
   const TensorInfo& info = f.info(name);
   REQUIRE(info.dtype == dtype);
   REQUIRE(info.shape == shape);
-  const auto bytes = f.bytes(name);
-  std::vector<T> out(bytes.size() / sizeof(T));
-  std::memcpy(out.data(), bytes.data(), bytes.size());
-  return out;
+  return test::tensor_values<T>(f, name);
 }
 
 // Largest differences seen against transformers, printed for the record.

@@ -5,96 +5,17 @@
 
 #include <map>
 
+#include "fake_causal_lm.h"
 #include "moeroute/error.h"
 #include "moeroute/generate.h"
 
 using namespace moeroute;
 
+using test::FakeModel;
+using test::kExperts;
+using test::kVocab;
+
 namespace {
-
-constexpr int kExperts = 6;
-constexpr int64_t kVocab = 10;
-
-// Routing of the token at a position: expert (token + layer) % E first, then the next one.
-struct FakeRecorder final : RoutingRecorder {
-  std::vector<LayerInfo> gates{{"layers.0.gate", 0}, {"layers.2.gate", 2}};
-  RoutingRule r = qwen_moe_rule(2, true);
-  std::vector<std::vector<int64_t>> tokens;  // per row: tokens routed so far
-  explicit FakeRecorder(int rows) : tokens(static_cast<size_t>(rows)) {}
-  RouterTrace trace(int row) override {
-    RouterTrace t;
-    t.layers = gates;
-    t.num_experts = kExperts;
-    t.top_k = 2;
-    t.num_positions = static_cast<int64_t>(tokens[static_cast<size_t>(row)].size());
-    t.allocate(true, false);
-    for (int l = 0; l < 2; ++l)
-      for (int64_t p = 0; p < t.num_positions; ++p) {
-        const auto tok = tokens[static_cast<size_t>(row)][static_cast<size_t>(p)];
-        const size_t i = (static_cast<size_t>(l) * static_cast<size_t>(t.num_positions) + static_cast<size_t>(p)) * 2;
-        t.topk_ids[i] = static_cast<int32_t>((tok + gates[static_cast<size_t>(l)].index) % kExperts);
-        t.topk_ids[i + 1] = static_cast<int32_t>((tok + gates[static_cast<size_t>(l)].index + 1) % kExperts);
-        t.gate_weights[i] = 0.75f;
-        t.gate_weights[i + 1] = 0.25f;
-      }
-    return t;
-  }
-  const std::vector<LayerInfo>& layers() const override { return gates; }
-  const RoutingRule& rule() const override { return r; }
-};
-
-// Next token = (last token + 1) % vocab, as a one-hot logit; log p(next) = 0 when the text follows
-// that rule, log(1e-3) otherwise.
-class FakeModel final : public CausalLM {
- public:
-  explicit FakeModel(bool padded) {
-    info_.model_id = "fake";
-    info_.source = "test";
-    info_.num_experts = kExperts;
-    info_.routing = qwen_moe_rule(2, true);
-    info_.vocab_size = kVocab;
-    info_.stop_token_ids = {9};
-    info_.padded_batches = padded;
-    info_.moe_layers = {{"layers.0.gate", 0}, {"layers.2.gate", 2}};
-  }
-  const ModelInfo& info() const override { return info_; }
-  const Tokenizer* tokenizer() const override { return nullptr; }
-  std::unique_ptr<RoutingRecorder> make_recorder(const RecorderOptions&, int rows) const override {
-    return std::make_unique<FakeRecorder>(rows);
-  }
-  ForwardResult forward(const ForwardRequest& request, RoutingRecorder* recorder) override {
-    request.validate(kVocab, "fake");
-    ++forwards;
-    max_batch = std::max(max_batch, request.rows.size());
-    ForwardResult out;
-    out.logits.resize(request.rows.size());
-    for (size_t b = 0; b < request.rows.size(); ++b) {
-      const auto& row = request.rows[b];
-      if (recorder) {
-        auto& seen = static_cast<FakeRecorder*>(recorder)->tokens[b];
-        seen.insert(seen.end(), row.end() - request.record_last[b], row.end());
-      }
-      if (request.want_logits) {
-        out.logits[b].assign(kVocab, 0.0f);
-        out.logits[b][static_cast<size_t>((row.back() + 1) % kVocab)] = 10.0f;
-      }
-    }
-    if (!request.score_last.empty()) {
-      out.next_token_logprobs.resize(request.rows.size());
-      for (size_t b = 0; b < request.rows.size(); ++b) {
-        const auto& row = request.rows[b];
-        for (int64_t p = static_cast<int64_t>(row.size()) - 1 - request.score_last[b]; p + 1 < static_cast<int64_t>(row.size()); ++p)
-          out.next_token_logprobs[b].push_back(row[static_cast<size_t>(p + 1)] == (row[static_cast<size_t>(p)] + 1) % kVocab ? 0.0 : std::log(1e-3));
-      }
-    }
-    return out;
-  }
-  int forwards = 0;
-  size_t max_batch = 0;
-
- private:
-  ModelInfo info_;
-};
 
 GenerateOptions greedy(int n, bool stop = false) {
   GenerateOptions o;
@@ -176,4 +97,23 @@ TEST_CASE("bad requests are refused before any forward", "[generate]") {
   bad.record_last = {0};
   bad.score_last = {2};  // only one next token
   CHECK_THROWS_WITH(bad.validate(kVocab, "fake"), Catch::Contains("score_last[0] = 2"));
+}
+
+TEST_CASE("score_batch records every position and scores every next token", "[generate]") {
+  FakeModel padded(true), plain(false);
+  // Row 0 follows the fake's rule except at one step; row 1 is one token (nothing to score).
+  const std::vector<std::vector<int64_t>> rows{{1, 2, 3, 7, 8}, {4}};
+  for (FakeModel* m : {&padded, &plain}) {
+    const auto s = score_batch(*m, rows);
+    REQUIRE(s.size() == 2);
+    CHECK(s[0].next_token_logprobs == std::vector<double>{0.0, 0.0, std::log(1e-3), 0.0});
+    CHECK(s[1].next_token_logprobs.empty());
+    CHECK(s[0].trace.token_ids == rows[0]);
+    CHECK(s[0].trace.prompt_length == 5);  // teacher-forced input: every token is prompt
+    CHECK(s[0].trace.topk_ids_at(1, 3)[0] == (7 + 2) % kExperts);
+    CHECK(s[1].trace.num_positions == 1);
+  }
+  CHECK(padded.forwards == 1);
+  CHECK(plain.forwards == 2);
+  CHECK(padded.batches[0][1] == rows[1]);
 }

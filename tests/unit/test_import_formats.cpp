@@ -5,10 +5,13 @@
 
 #include <fstream>
 
+#include "core/trace_rows.h"
 #include "import_test_util.h"
 #include "io/npy.h"
 #include "io/torch_pickle.h"
 #include "io/zip_reader.h"
+#include "moeroute/trace_concat.h"
+#include "moeroute/trace_input.h"
 #include "moeroute/trace_io.h"
 
 using namespace moeroute;
@@ -303,4 +306,36 @@ TEST_CASE("the pickle reader builds plain data and refuses the rest", "[import][
     }
   }
   CHECK(refused > 500);
+}
+
+TEST_CASE("for_each_trace_chunk streams imports; whole_sequences keeps every sequence in one chunk", "[import]") {
+  // vLLM 0.33: request A (8 rows), then B (5 rows), read in chunks of 3 rows.
+  TraceInputOptions o;
+  o.import.chunk_rows = 3;
+  const RouterTrace want = load_trace(kData / "expected_vllm_033.safetensors");
+  auto read = [&](bool whole) {
+    o.whole_sequences = whole;
+    std::vector<RouterTrace> chunks;
+    for_each_trace_chunk(kData / "vllm_033.jsonl", [&](const RouterTrace& t, const TraceChunkInfo& info) {
+      CHECK(info.format == "vllm-jsonl");
+      CHECK(info.num_chunks == -1);
+      chunks.push_back(t);
+    }, o);
+    return chunks;
+  };
+  const auto pieces = read(false);
+  CHECK(pieces.size() >= 4);  // at most 3 rows each: sequences split over chunks
+  const auto whole = read(true);
+  REQUIRE(whole.size() == 2);
+  CHECK(sequence_order(whole[0]) == std::vector<int64_t>{want.sequence_ids.front()});
+  CHECK(whole[0].num_positions + whole[1].num_positions == want.num_positions);
+  std::vector<RouterTrace> parts(whole.begin(), whole.end());
+  check_same_rows(detail::concat_rows(std::move(parts)), want);
+  // A moeroute trace is one chunk, whatever the import options say.
+  int n = 0;
+  for_each_trace_chunk(kData / "truth_a.safetensors", [&](const RouterTrace&, const TraceChunkInfo& info) {
+    CHECK(info.format == "trace");
+    ++n;
+  }, o);
+  CHECK(n == 1);
 }

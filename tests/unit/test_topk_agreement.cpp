@@ -54,6 +54,41 @@ TEST_CASE("Jaccard and flips per layer and step, by hand", "[agreement]") {
   CHECK(r.flip_rate == Approx(2.0 / 3.0));
 }
 
+TEST_CASE("expert counts per side, and parts accumulated equal the whole", "[agreement]") {
+  const RouterTrace a = top2({{0, 1}, {2, 3}, {4, 5}, {0, 5}, {1, 2}}, 1);
+  const RouterTrace b = top2({{1, 0}, {2, 4}, {0, 1}, {0, 5}, {3, 2}}, 1);
+  const RowPairs all = generation_step_pairs(a, b);  // rows 0..3
+  REQUIRE(all.size() == 4);
+  const TopkAgreement whole = topk_agreement(a, b, all);
+  // A chose {0,1} {2,3} {4,5} {0,5}: expert 0 twice, 5 twice, the others once.
+  CHECK(whole.num_experts == 6);
+  CHECK(whole.expert_counts_a == std::vector<int64_t>{2, 1, 1, 1, 1, 2});
+  CHECK(whole.expert_counts_b == std::vector<int64_t>{3, 2, 1, 0, 1, 1});
+  CHECK(whole.layer_flips == std::vector<int64_t>{2});
+  RowPairs first, second;
+  for (int64_t s = 0; s < all.size(); ++s) {
+    (s < 1 ? first : second).a_rows.push_back(all.a_rows[static_cast<size_t>(s)]);
+    (s < 1 ? first : second).b_rows.push_back(all.b_rows[static_cast<size_t>(s)]);
+  }
+  TopkAgreement sum;
+  accumulate(sum, topk_agreement(a, b, first));
+  accumulate(sum, topk_agreement(a, b, second));
+  CHECK(sum.steps == 4);
+  CHECK(sum.layer_flips == whole.layer_flips);
+  CHECK(sum.layer_jaccard_sum[0] == Approx(whole.layer_jaccard_sum[0]).epsilon(1e-15));
+  CHECK(sum.layer_mean_jaccard[0] == Approx(whole.layer_mean_jaccard[0]).epsilon(1e-15));
+  CHECK(sum.flip_rate == whole.flip_rate);
+  CHECK(sum.steps_with_flip == whole.steps_with_flip);
+  CHECK(sum.any_layer_flip_fraction == whole.any_layer_flip_fraction);
+  CHECK(sum.order_only == whole.order_only);
+  CHECK(sum.expert_counts_a == whole.expert_counts_a);
+  CHECK(sum.expert_counts_b == whole.expert_counts_b);
+  CHECK(sum.jaccard.empty());  // per-step arrays are not kept
+  const RouterTrace other_layer = top2({{0, 1}, {2, 3}}, 1, 3);
+  CHECK_THROWS_AS(accumulate(sum, topk_agreement(other_layer, other_layer, generation_step_pairs(other_layer, other_layer))),
+                  InputError);
+}
+
 TEST_CASE("token alignment pairs sequences and positions and checks the ids", "[agreement]") {
   RouterTrace a = top2({{0, 1}, {2, 3}, {4, 5}}, 1);
   a.token_ids = {10, 11, 12};

@@ -108,6 +108,15 @@ def run_prompt(model, gates, prompt: list[int], vocab: int) -> tuple[dict, float
                              eos_token_id=None, pad_token_id=0)
     assert gen[0].tolist() == ids, (gen[0].tolist(), ids)
 
+    logits, router, topk = forward_with_routing(model, gates, ids)
+    assert logits.shape[-1] == vocab
+    return {"tokens": torch.tensor(ids, dtype=torch.int64), "logits": logits.float().contiguous(),
+            "router_logits": router.float().contiguous(), "topk_ids": topk.to(torch.int64).contiguous()}, min_gap
+
+
+def forward_with_routing(model, gates, ids: list[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One forward over `ids`: next-token logits [T, V], the raw router logits (the gate linear)
+    [M, T, E] and the experts the routers chose [M, T, k] of the M gates (tools/golden/*)."""
     captured: dict[int, torch.Tensor] = {}
     chosen: dict[int, torch.Tensor] = {}
     handles = []
@@ -123,11 +132,9 @@ def run_prompt(model, gates, prompt: list[int], vocab: int) -> tuple[dict, float
         logits = model(torch.tensor([ids])).logits[0]
     for h in handles:
         h.remove()
-    assert logits.shape[-1] == vocab
     router = torch.stack([captured[s] for s in range(len(gates))])
     topk = torch.stack([chosen[s] for s in range(len(gates))])
-    return {"tokens": torch.tensor(ids, dtype=torch.int64), "logits": logits.float().contiguous(),
-            "router_logits": router.float().contiguous(), "topk_ids": topk.to(torch.int64).contiguous()}, min_gap
+    return logits, router, topk
 
 
 def write_model(name: str, out: Path) -> None:

@@ -132,6 +132,11 @@ struct DatasetTraceOptions {
   LogitsDtype logits_dtype = LogitsDtype::F32;  ///< storage dtype of router logits in the shards
 };
 
+/// Throws the InputError DatasetTraceWriter's constructor would for bad options or for an index of
+/// another run in options.dir, without creating or writing anything: a tracing run checks this
+/// before it loads its model.
+void check_dataset_trace_dir(const DatasetTraceOptions& options, const DatasetSummary& dataset);
+
 /// Writes the shards of one rank. Usage (what `moeroute trace` does):
 ///
 ///     DatasetTraceWriter w(options, scan_dataset(files, dataset_options));

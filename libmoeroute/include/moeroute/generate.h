@@ -43,6 +43,18 @@ std::vector<Generation> generate(CausalLM& model, const std::vector<std::vector<
 Generation score(CausalLM& model, const std::vector<int64_t>& prompt, const std::vector<int64_t>& continuation,
                  const RecorderOptions& recording = {});
 
+/// One teacher-forced sequence and the model's log-probabilities of its tokens.
+struct ScoredSequence {
+  RouterTrace trace;                        ///< routing of every token (prompt_length = all of them)
+  std::vector<double> next_token_logprobs;  ///< [tokens − 1]: ln p(token p+1 | tokens 0…p), p = 0 … T−2
+};
+
+/// Teacher forcing of several token sequences (no generation): every position recorded and every
+/// next token scored, in one padded forward when the model takes padded batches, else one forward
+/// per sequence. What `trace` runs per batch (docs/dataset-trace.md).
+std::vector<ScoredSequence> score_batch(CausalLM& model, const std::vector<std::vector<int64_t>>& rows,
+                                        const RecorderOptions& recording = {});
+
 /// How the variant run is aligned with the base run in `compare`.
 enum class PairAlignment {
   TeacherForced,  ///< var is scored on base's generated tokens (same tokens compared; the default)

@@ -16,9 +16,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "moeroute/topk_agreement.h"
 #include "moeroute/trace.h"
 
 namespace moeroute {
@@ -177,6 +179,22 @@ struct WindowStats {
   std::vector<std::vector<int64_t>> counts;  ///< [layer][expert]
 };
 
+/// `stats --against OTHER`: the inputs held against another trace of the same tokens (two
+/// checkpoints, two dtypes, two systems), sequence by sequence in order of first appearance and
+/// position by position (docs/metrics.md, "Top-k agreement" and "Against another trace").
+struct AgainstStats {
+  std::string other;                 ///< OTHER as given
+  TopkAgreement agreement;           ///< summed over every chunk: per layer and overall (no per-step arrays)
+  std::vector<double> jsd;           ///< per compared layer: JSD (bits) between the two expert distributions over the paired tokens
+  double mean_jsd = 0;               ///< mean of jsd over the compared layers (NaN without pairs)
+  bool tokens_checked = false;       ///< token ids of every pair were compared and agreed
+  int64_t sequences_paired = 0;      ///< sequences of the inputs that met one of OTHER's
+  int64_t sequences_only_inputs = 0; ///< sequences of the inputs beyond OTHER's last
+  int64_t sequences_only_other = 0;  ///< sequences of OTHER beyond the inputs' last
+  int64_t unmatched_inputs = 0;      ///< rows of the inputs with no row of OTHER at their position
+  int64_t unmatched_other = 0;       ///< rows of OTHER left unpaired
+};
+
 /// Everything `moeroute stats` prints and writes, derived from a RoutingStats.
 struct StatsReport {
   std::string model_id, routing_rule;
@@ -195,6 +213,7 @@ struct StatsReport {
   std::vector<DatasetDivergence> dataset_divergence;
   std::vector<SampleStats> sample_stats;
   std::vector<WindowStats> windows;
+  std::optional<AgainstStats> against;  ///< set by run_stats with --against (not part of the accumulator)
 };
 
 /// The accumulator. Not thread-safe; use one per thread and merge.

@@ -66,6 +66,8 @@ struct TopkAgreement {
   int top_k_a = 0, top_k_b = 0;
   std::vector<double> jaccard;              ///< [layers, steps]: |S_a ∩ S_b| / |S_a ∪ S_b|
   std::vector<uint8_t> flipped;             ///< [layers, steps]: 1 when S_a ≠ S_b
+  std::vector<double> layer_jaccard_sum;    ///< [layers], Σ over steps of the Jaccard index
+  std::vector<int64_t> layer_flips;         ///< [layers], steps whose sets differ
   std::vector<double> layer_mean_jaccard;   ///< [layers], mean over steps
   std::vector<double> layer_flip_rate;      ///< [layers], flipped steps / steps
   std::vector<int32_t> step_layers_flipped; ///< [steps], layers whose sets differ
@@ -74,6 +76,9 @@ struct TopkAgreement {
   int64_t steps_with_flip = 0;              ///< steps where at least one layer flipped
   double any_layer_flip_fraction = std::numeric_limits<double>::quiet_NaN();  ///< steps_with_flip / steps
   int64_t order_only = 0;                   ///< layer × steps with the same set in a different order (not flips)
+  int num_experts = 0;                      ///< logical experts per layer (the width of the counts)
+  std::vector<int64_t> expert_counts_a;     ///< [layers, num_experts]: steps whose set in A holds the expert
+  std::vector<int64_t> expert_counts_b;     ///< [layers, num_experts]: the same in B
 };
 
 struct TopkAgreementOptions {
@@ -86,5 +91,11 @@ struct TopkAgreementOptions {
 /// of (logical) experts. Throws InputError when they are not comparable.
 TopkAgreement topk_agreement(const RouterTrace& a, const RouterTrace& b, const RowPairs& pairs,
                              const TopkAgreementOptions& options = {});
+
+/// Adds `part` — the agreement over further rows of the same two traces (the same layers) — to
+/// `total` (empty: becomes `part`): steps, sums, flips and counts add, the means are recomputed
+/// from the sums, and the per-step arrays (jaccard, flipped, step_layers_flipped) are dropped, so
+/// that any number of chunks sum in constant memory. Throws InputError when the layers differ.
+void accumulate(TopkAgreement& total, const TopkAgreement& part);
 
 }  // namespace moeroute

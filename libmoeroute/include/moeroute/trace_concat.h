@@ -20,6 +20,10 @@ void append_trace(RouterTrace& dst, const RouterTrace& src);
 /// descriptions; everything else (meta, layers, kinds) copied. `src` must carry sequence ids.
 RouterTrace select_sequences(const RouterTrace& src, const std::vector<int64_t>& ids);
 
+/// Rows `rows` of `src` in the order given, with the descriptions of the sequences they belong
+/// to; everything else copied as select_sequences does. Works on single-sequence traces too.
+RouterTrace select_rows(const RouterTrace& src, const std::vector<int64_t>& rows);
+
 /// Sequence ids in order of first appearance in the rows.
 std::vector<int64_t> sequence_order(const RouterTrace& trace);
 

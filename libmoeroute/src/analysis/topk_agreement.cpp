@@ -140,6 +140,24 @@ int logical_experts(const RouterTrace& t, const std::string& name) {
   return t.num_logical_experts;
 }
 
+// The means from the sums (NaN without steps).
+void finish_means(TopkAgreement& r) {
+  const size_t L = r.layers.size();
+  const auto S = static_cast<double>(r.steps);
+  double total_j = 0;
+  int64_t total_flips = 0;
+  for (size_t l = 0; l < L; ++l) {
+    r.layer_mean_jaccard[l] = r.steps > 0 ? r.layer_jaccard_sum[l] / S : std::nan("");
+    r.layer_flip_rate[l] = r.steps > 0 ? static_cast<double>(r.layer_flips[l]) / S : std::nan("");
+    total_j += r.layer_jaccard_sum[l];
+    total_flips += r.layer_flips[l];
+  }
+  const bool any = r.steps > 0 && L > 0;
+  r.mean_jaccard = any ? total_j / (static_cast<double>(L) * S) : std::nan("");
+  r.flip_rate = any ? static_cast<double>(total_flips) / (static_cast<double>(L) * S) : std::nan("");
+  r.any_layer_flip_fraction = any ? static_cast<double>(r.steps_with_flip) / S : std::nan("");
+}
+
 }  // namespace
 
 TopkAgreement topk_agreement(const RouterTrace& a, const RouterTrace& b, const RowPairs& pairs,
@@ -171,18 +189,23 @@ TopkAgreement topk_agreement(const RouterTrace& a, const RouterTrace& b, const R
   const size_t L = r.layers.size(), S = static_cast<size_t>(r.steps);
   r.jaccard.assign(L * S, 0.0);
   r.flipped.assign(L * S, 0);
+  r.layer_jaccard_sum.assign(L, 0.0);
+  r.layer_flips.assign(L, 0);
   r.layer_mean_jaccard.assign(L, std::nan(""));
   r.layer_flip_rate.assign(L, std::nan(""));
   r.step_layers_flipped.assign(S, 0);
+  r.num_experts = ea;
+  r.expert_counts_a.assign(L * static_cast<size_t>(ea), 0);
+  r.expert_counts_b.assign(L * static_cast<size_t>(ea), 0);
   std::vector<int32_t> sa, sb, oa, ob;
-  double total_j = 0;
-  int64_t total_flips = 0;
   for (size_t l = 0; l < L; ++l) {
     double sum_j = 0;
     int64_t flips = 0;
     for (size_t s = 0; s < S; ++s) {
       logical_ids(a, lp.a[l], pairs.a_rows[s], oa, sa);
       logical_ids(b, lp.b[l], pairs.b_rows[s], ob, sb);
+      for (int32_t e : sa) ++r.expert_counts_a[l * static_cast<size_t>(ea) + static_cast<size_t>(e)];
+      for (int32_t e : sb) ++r.expert_counts_b[l * static_cast<size_t>(ea) + static_cast<size_t>(e)];
       size_t common = 0;
       for (size_t i = 0, j = 0; i < sa.size() && j < sb.size();) {
         if (sa[i] == sb[j]) ++common, ++i, ++j;
@@ -199,20 +222,38 @@ TopkAgreement topk_agreement(const RouterTrace& a, const RouterTrace& b, const R
       sum_j += jac;
       flips += flip ? 1 : 0;
     }
-    if (S > 0) {
-      r.layer_mean_jaccard[l] = sum_j / static_cast<double>(S);
-      r.layer_flip_rate[l] = static_cast<double>(flips) / static_cast<double>(S);
-    }
-    total_j += sum_j;
-    total_flips += flips;
+    r.layer_jaccard_sum[l] = sum_j;
+    r.layer_flips[l] = flips;
   }
-  if (S > 0 && L > 0) {
-    r.mean_jaccard = total_j / static_cast<double>(L * S);
-    r.flip_rate = static_cast<double>(total_flips) / static_cast<double>(L * S);
-    for (size_t s = 0; s < S; ++s) r.steps_with_flip += r.step_layers_flipped[s] > 0 ? 1 : 0;
-    r.any_layer_flip_fraction = static_cast<double>(r.steps_with_flip) / static_cast<double>(S);
-  }
+  for (size_t s = 0; s < S; ++s) r.steps_with_flip += r.step_layers_flipped[s] > 0 ? 1 : 0;
+  finish_means(r);
   return r;
+}
+
+void accumulate(TopkAgreement& total, const TopkAgreement& part) {
+  if (total.layers.empty()) {
+    total = part;
+  } else {
+    if (part.layer_index != total.layer_index || part.num_experts != total.num_experts)
+      throw InputError(fmt::format("top-k agreement: a part compares layers [{}] of {} experts, the total layers [{}] of {}",
+                                   fmt::join(part.layer_index, ","), part.num_experts,
+                                   fmt::join(total.layer_index, ","), total.num_experts));
+    total.steps += part.steps;
+    for (size_t l = 0; l < total.layers.size(); ++l) {
+      total.layer_jaccard_sum[l] += part.layer_jaccard_sum[l];
+      total.layer_flips[l] += part.layer_flips[l];
+    }
+    total.steps_with_flip += part.steps_with_flip;
+    total.order_only += part.order_only;
+    for (size_t i = 0; i < total.expert_counts_a.size(); ++i) {
+      total.expert_counts_a[i] += part.expert_counts_a[i];
+      total.expert_counts_b[i] += part.expert_counts_b[i];
+    }
+  }
+  total.jaccard.clear();
+  total.flipped.clear();
+  total.step_layers_flipped.clear();
+  finish_means(total);
 }
 
 }  // namespace moeroute

@@ -1,6 +1,7 @@
 #include "moeroute/trace_concat.h"
 
 #include <algorithm>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -41,8 +42,10 @@ void append_layer_rows(std::vector<T>& dst, int64_t dst_rows, const std::vector<
   dst = std::move(out);
 }
 
+// An optional per-row array: absent (empty) in `src`, it stays absent.
 template <typename T>
 void append_rows(std::vector<T>& dst, const std::vector<T>& src, const std::vector<int64_t>& rows) {
+  if (src.empty()) return;
   for (int64_t r : rows) dst.push_back(src[static_cast<size_t>(r)]);
 }
 
@@ -117,6 +120,18 @@ RouterTrace select_sequences(const RouterTrace& src, const std::vector<int64_t>&
   append_selected(out, src, rows);
   for (const SequenceInfo& s : src.sequences)
     if (wanted.count(s.id)) out.sequences.push_back(s);
+  return out;
+}
+
+RouterTrace select_rows(const RouterTrace& src, const std::vector<int64_t>& rows) {
+  for (int64_t r : rows)
+    if (r < 0 || r >= src.num_positions)
+      throw Error(fmt::format("select_rows: row {} outside the trace's {} rows", r, src.num_positions));
+  RouterTrace out = detail::without_rows(src);
+  append_selected(out, src, rows);
+  const std::unordered_set<int64_t> ids(out.sequence_ids.begin(), out.sequence_ids.end());
+  for (const SequenceInfo& s : src.sequences)
+    if (ids.count(s.id)) out.sequences.push_back(s);
   return out;
 }
 

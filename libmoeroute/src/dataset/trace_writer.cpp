@@ -16,6 +16,41 @@ namespace moeroute {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// The index a writer with these settings starts from (no shards, no shape).
+DatasetTraceIndex fresh_index(const DatasetTraceOptions& options, const DatasetSummary& dataset) {
+  if (options.model_id.empty()) throw InputError("a dataset trace needs a model id");
+  if (!options.options.is_object()) throw InputError("dataset-trace run options must be a JSON object");
+  if (options.shard_size <= 0) throw InputError(fmt::format("shard size must be ≥ 1 sample, got {}", options.shard_size));
+  DatasetTraceIndex x;
+  x.model_id = options.model_id;
+  x.datasets = dataset.files;
+  x.num_samples = dataset.num_samples;
+  x.shard_size = options.shard_size;
+  x.num_shards = (dataset.num_samples + options.shard_size - 1) / options.shard_size;
+  x.options = options.options;
+  x.selection = options.selection;
+  x.run_id = detail::run_id_of(x.model_id, x.datasets, x.shard_size, x.options);
+  return x;
+}
+
+void refuse_other_run(const fs::path& index_path, const DatasetTraceIndex& old, const DatasetTraceIndex& fresh) {
+  const std::string diff = detail::run_mismatch(old, fresh);
+  if (!diff.empty())
+    throw InputError(fmt::format("{}: holds a trace of a different run ({}); use another --out directory or delete it",
+                                 index_path.string(), diff));
+}
+
+}  // namespace
+
+void check_dataset_trace_dir(const DatasetTraceOptions& options, const DatasetSummary& dataset) {
+  const DatasetTraceIndex fresh = fresh_index(options, dataset);
+  const fs::path index_path = options.dir / index_file_name(options.selection);
+  std::error_code ec;
+  if (fs::exists(index_path, ec)) refuse_other_run(index_path, read_dataset_trace_index(index_path), fresh);
+}
+
 struct DatasetTraceWriter::Impl {
   DatasetTraceOptions options;
   DatasetTraceIndex index;
@@ -74,11 +109,7 @@ struct DatasetTraceWriter::Impl {
     std::error_code ec;
     if (fs::exists(index_path, ec)) {
       const DatasetTraceIndex old = read_dataset_trace_index(index_path);
-      const std::string diff = detail::run_mismatch(old, fresh);
-      if (!diff.empty())
-        throw InputError(fmt::format("{}: holds a trace of a different run ({}); use another --out directory or "
-                                     "delete it",
-                                     index_path.string(), diff));
+      refuse_other_run(index_path, old, fresh);
       if (old.has_shape) {
         index.shape = old.shape;
         index.has_shape = true;
@@ -130,18 +161,9 @@ struct DatasetTraceWriter::Impl {
 DatasetTraceWriter::DatasetTraceWriter(DatasetTraceOptions options, const DatasetSummary& dataset)
     : impl_(std::make_unique<Impl>()) {
   Impl& d = *impl_;
-  if (options.model_id.empty()) throw InputError("a dataset trace needs a model id");
-  if (!options.options.is_object()) throw InputError("dataset-trace run options must be a JSON object");
+  d.index = fresh_index(options, dataset);
   d.planned = plan_shards(dataset.num_samples, options.shard_size, options.selection);
-  DatasetTraceIndex& x = d.index;
-  x.model_id = options.model_id;
-  x.datasets = dataset.files;
-  x.num_samples = dataset.num_samples;
-  x.shard_size = options.shard_size;
-  x.num_shards = (dataset.num_samples + options.shard_size - 1) / options.shard_size;
-  x.options = options.options;
-  x.selection = options.selection;
-  x.run_id = detail::run_id_of(x.model_id, x.datasets, x.shard_size, x.options);
+  const DatasetTraceIndex& x = d.index;
   d.options = std::move(options);
   std::error_code ec;
   fs::create_directories(d.options.dir, ec);

@@ -15,6 +15,8 @@ namespace moeroute::detail {
 void for_each_export_chunk(const std::filesystem::path& input, const ExportOptions& options,
                            const std::function<void(const RouterTrace&, const std::vector<SequenceRows>&)>& on_chunk) {
   std::optional<DatasetTraceShape> first;
+  TraceInputOptions reading = options.input;
+  reading.whole_sequences = true;  // a sample is one record of every format
   for_each_trace_chunk(
       input,
       [&](const RouterTrace& chunk, const TraceChunkInfo& info) {
@@ -30,7 +32,7 @@ void for_each_export_chunk(const std::filesystem::path& input, const ExportOptio
             samples.push_back(std::move(s));
         on_chunk(chunk, samples);
       },
-      options.input);
+      reading);
   if (!first) throw InputError(fmt::format("{}: no routing to export", input.string()));
 }
 

@@ -92,23 +92,30 @@ double Reporter::now() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
 }
 
-void Reporter::clear_bar_locked() {
-  if (bar_visible_) std::fputs("\r\x1b[K", out_);
-  bar_visible_ = false;
+void draw_progress_line(std::FILE* out, bool bar, const std::string& line, bool& bar_visible) {
+  if (bar) {
+    std::fprintf(out, "\r%s\x1b[K", line.c_str());
+    bar_visible = true;
+  } else {
+    std::fprintf(out, "progress: %s\n", line.c_str());
+  }
+  std::fflush(out);
 }
+
+void clear_progress_bar(std::FILE* out, bool& bar_visible) {
+  if (bar_visible) std::fputs("\r\x1b[K", out);
+  bar_visible = false;
+}
+
+void Reporter::clear_bar_locked() { clear_progress_bar(out_, bar_visible_); }
 
 void Reporter::draw_locked(bool force) {
   if (!started_ || (mode_ != ProgressMode::bar && mode_ != ProgressMode::lines)) return;
   const double t = now();
   if (!force && t - last_draw_ < (mode_ == ProgressMode::bar ? kBarInterval : kLineInterval)) return;
   last_draw_ = t;
-  if (mode_ == ProgressMode::bar) {
-    std::fprintf(out_, "\r%s\x1b[K", meter_.line(t, files_done_, files_total_, kBarWidth).c_str());
-    bar_visible_ = true;
-  } else {
-    std::fprintf(out_, "progress: %s\n", meter_.line(t, files_done_, files_total_, 0).c_str());
-  }
-  std::fflush(out_);
+  const bool bar = mode_ == ProgressMode::bar;
+  draw_progress_line(out_, bar, meter_.line(t, files_done_, files_total_, bar ? kBarWidth : 0), bar_visible_);
 }
 
 void Reporter::message(const std::string& text) {

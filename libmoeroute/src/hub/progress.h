@@ -20,6 +20,12 @@ std::string format_bytes(std::uint64_t bytes);
 /// "8s", "5m32s", "2h05m".
 std::string format_duration(double seconds);
 
+/// Shows a progress line on `out`: redrawn in place on the current line (`bar`, which sets
+/// bar_visible) or printed as a line of its own prefixed "progress: ". Flushes.
+void draw_progress_line(std::FILE* out, bool bar, const std::string& line, bool& bar_visible);
+/// Erases a bar draw_progress_line left on the current line.
+void clear_progress_bar(std::FILE* out, bool& bar_visible);
+
 /// Progress arithmetic on explicit times (seconds on any monotonic clock), for testing.
 class ProgressMeter {
  public:

@@ -21,13 +21,10 @@ nlohmann::ordered_json number_or_null(double v) {
 
 std::string layers_csv(const TopkAgreement& a) {
   std::string out = csv_row({"layer", "index", "steps", "mean_jaccard", "flip_rate", "flips"});
-  const auto S = static_cast<size_t>(a.steps);
-  for (size_t l = 0; l < a.layers.size(); ++l) {
-    int64_t flips = 0;
-    for (size_t s = 0; s < S; ++s) flips += a.flipped[l * S + s];
+  for (size_t l = 0; l < a.layers.size(); ++l)
     out += csv_row({a.layers[l], std::to_string(a.layer_index[l]), std::to_string(a.steps),
-                    format_number(a.layer_mean_jaccard[l]), format_number(a.layer_flip_rate[l]), std::to_string(flips)});
-  }
+                    format_number(a.layer_mean_jaccard[l]), format_number(a.layer_flip_rate[l]),
+                    std::to_string(a.layer_flips[l])});
   return out;
 }
 

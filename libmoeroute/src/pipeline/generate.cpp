@@ -121,23 +121,62 @@ std::vector<Generation> generate(CausalLM& model, const std::vector<std::vector<
   return out;
 }
 
+namespace {
+
+// One forward over `rows` (the caller checked that they may share it) recording every position;
+// with `logprobs`, every next token is scored too.
+std::vector<ScoredSequence> teacher_force(CausalLM& model, const std::vector<std::vector<int64_t>>& rows,
+                                          const RecorderOptions& recording, bool logprobs) {
+  const auto rec = model.make_recorder(recording, static_cast<int>(rows.size()));
+  ForwardRequest req;
+  req.rows = rows;
+  req.want_logits = false;
+  for (const auto& r : rows) {
+    req.record_last.push_back(static_cast<int64_t>(r.size()));
+    if (logprobs) req.score_last.push_back(static_cast<int64_t>(r.size()) - 1);
+  }
+  ForwardResult result = model.forward(req, rec.get());
+  if (logprobs && result.next_token_logprobs.size() != rows.size())
+    throw Error(fmt::format("{}: forward returned log-probabilities for {} of {} rows", model.info().model_id,
+                            result.next_token_logprobs.size(), rows.size()));
+  std::vector<ScoredSequence> out(rows.size());
+  for (size_t r = 0; r < rows.size(); ++r) {
+    Generation g;
+    g.prompt_ids = rows[r];
+    g.stop_reason = "teacher_forced";
+    out[r].trace = finish_trace(*rec, static_cast<int>(r), model, g, "teacher_forced");
+    if (!logprobs) continue;
+    out[r].next_token_logprobs = std::move(result.next_token_logprobs[r]);
+    if (out[r].next_token_logprobs.size() + 1 != rows[r].size())
+      throw Error(fmt::format("{}: forward scored {} next tokens of a {}-token row", model.info().model_id,
+                              out[r].next_token_logprobs.size(), rows[r].size()));
+  }
+  return out;
+}
+
+}  // namespace
+
 Generation score(CausalLM& model, const std::vector<int64_t>& prompt, const std::vector<int64_t>& continuation,
                  const RecorderOptions& recording) {
   std::vector<int64_t> all = prompt;
   all.insert(all.end(), continuation.begin(), continuation.end());
   check_prompts(model, {prompt, all});
-  const auto rec = model.make_recorder(recording, 1);
-  ForwardRequest req;
-  req.rows = {all};
-  req.record_last = {static_cast<int64_t>(all.size())};
-  req.want_logits = false;
-  model.forward(req, rec.get());
   Generation g;
   g.prompt_ids = prompt;
   g.generated_ids = continuation;
   g.stop_reason = "teacher_forced";
-  g.trace = finish_trace(*rec, 0, model, g, "teacher_forced");
+  g.trace = std::move(teacher_force(model, {all}, recording, false)[0].trace);
+  g.trace.prompt_length = static_cast<int64_t>(prompt.size());
   return g;
+}
+
+std::vector<ScoredSequence> score_batch(CausalLM& model, const std::vector<std::vector<int64_t>>& rows,
+                                        const RecorderOptions& recording) {
+  check_prompts(model, rows);
+  if (rows.size() == 1 || model.info().padded_batches) return teacher_force(model, rows, recording, true);
+  std::vector<ScoredSequence> out;
+  for (const auto& r : rows) out.push_back(std::move(teacher_force(model, {r}, recording, true)[0]));
+  return out;
 }
 
 std::string to_string(PairAlignment a) { return a == PairAlignment::Free ? "free" : "teacher-forced"; }

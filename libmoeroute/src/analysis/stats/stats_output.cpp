@@ -46,6 +46,52 @@ ordered_json token_json(const TokenShare& t) {
 
 std::string layer_label(const StatsReport& r, int position) { return r.layers[static_cast<size_t>(position)].name; }
 
+ordered_json against_json(const AgainstStats& a) {
+  const TopkAgreement& g = a.agreement;
+  ordered_json layers = ordered_json::array();
+  for (size_t l = 0; l < g.layers.size(); ++l)
+    layers.push_back({{"layer", g.layers[l]},
+                      {"index", g.layer_index[l]},
+                      {"mean_jaccard", num(g.layer_mean_jaccard[l])},
+                      {"flip_rate", num(g.layer_flip_rate[l])},
+                      {"flips", g.layer_flips[l]},
+                      {"jsd", num(a.jsd[l])}});
+  return {{"other", a.other},
+          {"steps", g.steps},
+          {"top_k", g.top_k_a},
+          {"top_k_other", g.top_k_b},
+          {"tokens_checked", a.tokens_checked},
+          {"sequences_paired", a.sequences_paired},
+          {"sequences_only_inputs", a.sequences_only_inputs},
+          {"sequences_only_other", a.sequences_only_other},
+          {"unmatched_inputs", a.unmatched_inputs},
+          {"unmatched_other", a.unmatched_other},
+          {"layers_only_inputs", g.layers_only_a},
+          {"layers_only_other", g.layers_only_b},
+          {"mean_jaccard", num(g.mean_jaccard)},
+          {"flip_rate", num(g.flip_rate)},
+          {"steps_with_flip", g.steps_with_flip},
+          {"any_layer_flip_fraction", num(g.any_layer_flip_fraction)},
+          {"order_only_changes", g.order_only},
+          {"mean_jsd", num(a.mean_jsd)},
+          {"layers", layers}};
+}
+
+std::string against_table(const AgainstStats& a) {
+  const TopkAgreement& g = a.agreement;
+  std::string out = fmt::format("\nagainst {}: {} tokens paired ({} sequences{}), mean Jaccard {:.4f}, flip rate {:.4f}, "
+                                "tokens with any layer flipped {:.4f}, mean JSD {:.4f} bits\n",
+                                a.other, g.steps, a.sequences_paired, a.tokens_checked ? ", token ids checked" : "",
+                                g.mean_jaccard, g.flip_rate, g.any_layer_flip_fraction, a.mean_jsd);
+  out += fmt::format("{:<28} {:>8} {:>9} {:>9}\n", "layer", "Jaccard", "flip rate", "JSD");
+  for (size_t l = 0; l < g.layers.size(); ++l)
+    out += fmt::format("{:<28} {:>8.4f} {:>9.4f} {:>9.4f}\n", g.layers[l], g.layer_mean_jaccard[l],
+                       g.layer_flip_rate[l], a.jsd[l]);
+  if (a.unmatched_inputs > 0 || a.unmatched_other > 0)
+    out += fmt::format("unpaired rows: {} of the inputs, {} of {}\n", a.unmatched_inputs, a.unmatched_other, a.other);
+  return out;
+}
+
 }  // namespace
 
 std::string stats_json(const StatsReport& r) {
@@ -196,6 +242,7 @@ std::string stats_json(const StatsReport& r) {
                        {"overflow_fraction", of}});
   }
   j["samples"] = samples;
+  if (r.against) j["against"] = against_json(*r.against);
   return j.dump(2, ' ', false, ordered_json::error_handler_t::replace) + "\n";
 }
 
@@ -272,6 +319,7 @@ std::string stats_table(const StatsReport& r) {
     for (const DatasetDivergence& d : r.dataset_divergence)
       out += fmt::format("  {} ↔ {}: {:.4f}\n", d.a, d.b, d.mean_jsd);
   }
+  if (r.against) out += against_table(*r.against);
   out += "\nexpert frequency\n" + expert_frequency_text(r);
   for (const std::string& n : r.notes) out += "note: " + n + "\n";
   return out;
@@ -402,10 +450,20 @@ std::vector<std::string> write_stats_files(const StatsReport& r, OutputDir& out)
     out.write("window_experts.csv", experts);
   }
   out.write("expert_frequency.txt", expert_frequency_text(r));
-  return {"stats.json",      "layers.csv",        "experts.csv",     "entropy_histogram.csv",
-          "coactivation.csv", "cross_layer.csv",   "token_experts.csv", "tokens.csv",
-          "datasets.csv",    "dataset_experts.csv", "dataset_divergence.csv", "samples.csv",
-          "windows.csv",     "window_experts.csv", "expert_frequency.txt"};
+  std::vector<std::string> files{"stats.json",      "layers.csv",        "experts.csv",     "entropy_histogram.csv",
+                                 "coactivation.csv", "cross_layer.csv",   "token_experts.csv", "tokens.csv",
+                                 "datasets.csv",    "dataset_experts.csv", "dataset_divergence.csv", "samples.csv",
+                                 "windows.csv",     "window_experts.csv", "expert_frequency.txt"};
+  if (r.against) {
+    const TopkAgreement& g = r.against->agreement;
+    std::string csv = csv_row({"layer", "layer_index", "steps", "mean_jaccard", "flip_rate", "flips", "jsd"});
+    for (size_t l = 0; l < g.layers.size(); ++l)
+      csv += csv_row({g.layers[l], cell(g.layer_index[l]), cell(g.steps), cell(g.layer_mean_jaccard[l]),
+                      cell(g.layer_flip_rate[l]), cell(g.layer_flips[l]), cell(r.against->jsd[l])});
+    out.write("against_layers.csv", csv);
+    files.push_back("against_layers.csv");
+  }
+  return files;
 }
 
 }  // namespace moeroute

@@ -1,8 +1,7 @@
-// import_stream: format dispatch, the expert-count first pass, and chunk concatenation.
+// import_stream: format dispatch and the expert-count first pass.
 #include "moeroute/import.h"
 
 #include <algorithm>
-#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -108,61 +107,6 @@ ImportReport import_stream(const std::filesystem::path& path, const ImportOption
   return report;
 }
 
-namespace {
-
-bool same_shape(const RouterTrace& a, const RouterTrace& b) {
-  if (a.layers.size() != b.layers.size()) return false;
-  for (size_t i = 0; i < a.layers.size(); ++i)
-    if (a.layers[i].name != b.layers[i].name || a.layers[i].index != b.layers[i].index) return false;
-  return a.num_experts == b.num_experts && a.top_k == b.top_k && a.fields() == b.fields() &&
-         a.id_space == b.id_space && a.logits_kind == b.logits_kind && a.physical_to_logical == b.physical_to_logical;
-}
-
-// Concatenates traces of one shape row-wise: per-layer arrays layer by layer, one allocation each.
-RouterTrace concat_rows(std::vector<RouterTrace>&& parts) {
-  RouterTrace out = std::move(parts.front());
-  if (parts.size() == 1) return out;
-  for (size_t i = 1; i < parts.size(); ++i)
-    if (!same_shape(out, parts[i])) throw InputError("append_rows: the chunk's shape or fields differ from the trace's");
-  parts.front() = std::move(out);
-  const RouterTrace& first = parts.front();
-  out = detail::without_rows(first);
-  for (const auto& p : parts) out.num_positions += p.num_positions;
-  const int L = out.num_layers();
-  const auto per_layer = [&](auto member, size_t width) {
-    if ((first.*member).empty()) return;
-    auto& dst = out.*member;
-    dst.reserve(static_cast<size_t>(L) * static_cast<size_t>(out.num_positions) * width);
-    for (int l = 0; l < L; ++l)
-      for (const auto& p : parts) {
-        const size_t n = static_cast<size_t>(p.num_positions) * width;
-        const auto b = (p.*member).begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(l) * n);
-        dst.insert(dst.end(), b, b + static_cast<std::ptrdiff_t>(n));
-      }
-  };
-  per_layer(&RouterTrace::topk_ids, static_cast<size_t>(out.top_k));
-  per_layer(&RouterTrace::gate_weights, static_cast<size_t>(out.top_k));
-  per_layer(&RouterTrace::router_logits, static_cast<size_t>(out.num_experts));
-  const auto per_row = [&](auto member) {
-    for (const auto& p : parts) (out.*member).insert((out.*member).end(), (p.*member).begin(), (p.*member).end());
-  };
-  per_row(&RouterTrace::token_ids);
-  per_row(&RouterTrace::token_text);
-  per_row(&RouterTrace::sequence_ids);
-  per_row(&RouterTrace::positions);
-  per_row(&RouterTrace::segments);
-  std::unordered_map<int64_t, size_t> slot;
-  for (auto& p : parts)
-    for (auto& s : p.sequences) {
-      const auto [it, fresh] = slot.emplace(s.id, out.sequences.size());
-      if (fresh) out.sequences.push_back(std::move(s));
-      else out.sequences[it->second].num_tokens += s.num_tokens;
-    }
-  return out;
-}
-
-}  // namespace
-
 void append_rows(RouterTrace& into, RouterTrace&& chunk) {
   if (into.layers.empty()) {
     into = std::move(chunk);
@@ -171,14 +115,14 @@ void append_rows(RouterTrace& into, RouterTrace&& chunk) {
   std::vector<RouterTrace> parts;
   parts.push_back(std::move(into));
   parts.push_back(std::move(chunk));
-  into = concat_rows(std::move(parts));
+  into = detail::concat_rows(std::move(parts));
 }
 
 RouterTrace import_trace(const std::filesystem::path& path, const ImportOptions& options, ImportReport* report) {
   std::vector<RouterTrace> chunks;
   const ImportReport r = import_stream(path, options, [&](RouterTrace&& t) { chunks.push_back(std::move(t)); });
   if (chunks.empty()) throw InputError(fmt::format("{}: no routed tokens found", path.string()));
-  RouterTrace all = concat_rows(std::move(chunks));
+  RouterTrace all = detail::concat_rows(std::move(chunks));
   for (size_t i = 0; i < r.notes.size(); ++i) all.meta.extra[fmt::format("import.note.{}", i)] = r.notes[i];
   if (r.bad_records > 0) all.meta.extra["import.bad_records"] = std::to_string(r.bad_records);
   all.validate(path.string());
