@@ -39,8 +39,8 @@ void add_merge_command(CLI::App& app) {
     MergeOptions o;
     o.verify_checksums = !a->no_verify;
     const DatasetTraceIndex merged = merge_dataset_traces(indexes, out, o);
-    fmt::print("merged {} indexes: {} shards, {} samples → {}\n", indexes.size(), merged.shards.size(),
-               merged.num_samples, out.string());
+    fmt::print("merged {} indexes: {} shard{}, {} samples → {}\n", indexes.size(), merged.shards.size(),
+               merged.shards.size() == 1 ? "" : "s", merged.num_samples, out.string());
   });
 }
 

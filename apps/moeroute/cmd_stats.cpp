@@ -24,7 +24,7 @@ void add_stats_command(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("inputs", a->inputs,
-                  "Trace files (.safetensors), dataset traces (a directory or its trace.json), files of other systems "
+                  "Trace files (.safetensors), dataset traces (a directory or an index: trace.json, a rank index, a merged index), files of other systems "
                   "(llama.cpp logs, vLLM, SGLang, Megatron-Core: docs/import.md) and saved stats states "
                   "(--save-state), all of one model")
       ->required();

@@ -78,6 +78,14 @@ class TraceSplitAndResume(unittest.TestCase):
                 self.assertEqual(a, b)
                 for s in a["shards"]:
                     self.assertEqual((single / s["file"]).read_bytes(), (split / s["file"]).read_bytes(), s["file"])
+                # A merged index written under another name elsewhere still reads as the dataset trace.
+                elsewhere = Path(tmp) / "merged.idx"
+                m = run("merge", split, "-o", elsewhere)
+                self.assertEqual(m.returncode, 0, m.stderr)
+                stats = [run("stats", p, "--json") for p in (single, elsewhere)]
+                for r in stats:
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(*[json.loads(r.stdout)["layers"] for r in stats])
 
     def test_a_lost_shard_is_traced_again(self):
         with tempfile.TemporaryDirectory() as tmp:

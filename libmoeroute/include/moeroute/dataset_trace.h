@@ -109,7 +109,9 @@ DatasetTraceIndex read_dataset_trace_index(const std::filesystem::path& path);
 /// A directory with only rank indexes is refused with a hint to run `moeroute merge`.
 std::filesystem::path find_dataset_trace_index(const std::filesystem::path& path);
 
-/// True when `path` names a dataset trace (an index file or a directory) rather than a trace file.
+/// True when `path` names a dataset trace rather than a trace file or another system's file: a
+/// directory, a file named trace.json or trace-rank*-of-*.json, or any file whose first 4 KiB hold
+/// the index's format name (a merged index written elsewhere with `merge -o`).
 bool is_dataset_trace(const std::filesystem::path& path);
 
 struct ShardReadOptions {

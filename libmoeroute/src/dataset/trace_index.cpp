@@ -1,5 +1,6 @@
 // trace.json: writing, reading and checking it against its shard files (docs/dataset-trace.md).
 #include <algorithm>
+#include <fstream>
 #include <regex>
 #include <set>
 
@@ -17,7 +18,13 @@ namespace fs = std::filesystem;
 
 namespace {
 constexpr const char* kIndexFormat = "moeroute.dataset-trace";
+
+// What a --shard I/N run names its index (shard_plan.cpp's index_file_name).
+bool is_rank_index_name(const std::string& name) {
+  static const std::regex pattern(R"(trace-rank\d+-of-\d+\.json)");
+  return std::regex_match(name, pattern);
 }
+}  // namespace
 
 std::string DatasetTraceIndex::to_json() const {
   nlohmann::ordered_json j;
@@ -146,11 +153,10 @@ DatasetTraceIndex read_dataset_trace_index(const fs::path& path) {
 }
 
 std::vector<fs::path> rank_indexes_in(const fs::path& dir) {
-  static const std::regex pattern(R"(trace-rank\d+-of-\d+\.json)");
   std::vector<fs::path> out;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.is_regular_file() && std::regex_match(e.path().filename().string(), pattern)) out.push_back(e.path());
+    if (e.is_regular_file() && is_rank_index_name(e.path().filename().string())) out.push_back(e.path());
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -173,7 +179,18 @@ fs::path find_dataset_trace_index(const fs::path& path) {
 
 bool is_dataset_trace(const fs::path& path) {
   std::error_code ec;
-  return fs::is_directory(path, ec) || path.extension() == ".json";
+  if (fs::is_directory(path, ec)) return true;
+  // By its name (what tracing and merging write, even if damaged: read_dataset_trace_index then
+  // says what is wrong) or, under any other name (`merge -o run.json`), by its format field near
+  // the start: other JSON files (SGLang responses, vLLM records) go to the importers.
+  const std::string name = path.filename().string();
+  if (name == "trace.json" || is_rank_index_name(name)) return true;
+  if (!fs::is_regular_file(path, ec)) return false;
+  std::ifstream in(path, std::ios::binary);
+  std::string head(4096, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<size_t>(in.gcount()));
+  return head.find(fmt::format("\"{}\"", kIndexFormat)) != std::string::npos;
 }
 
 RouterTrace read_shard(const fs::path& index_path, const DatasetTraceIndex& index, const ShardEntry& entry,
