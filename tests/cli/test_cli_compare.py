@@ -89,6 +89,50 @@ class CompareProducesEveryOutput(unittest.TestCase):
                                        rtol=1e-6, atol=1e-7)
 
 
+BUILTINS = ("builtin:tiny-moe", "builtin:tiny-qwen3-moe", "builtin:tiny-gpt-oss")
+
+
+def read_matrix(path):
+    with open(path) as f:
+        rows = list(csv.reader(f))
+    return rows[0], rows[1:]
+
+
+class IdenticalPromptsGiveExactlyZero(unittest.TestCase):
+    """prompt_var == prompt_base: both runs are measured by the same computation (docs/metrics.md,
+    "Same arithmetic on both sides"), so every number of every output is exactly zero, on every
+    built-in model and in both alignments — not merely small."""
+
+    def check_zero(self, out):
+        _, rows = read_matrix(out / "jsd.csv")
+        self.assertTrue(rows)
+        for row in rows:
+            self.assertEqual([float(x) for x in row[1:]], [0.0] * (len(row) - 1), row[0])
+        _, rows = read_matrix(out / "jsd_layer_mean.csv")
+        self.assertEqual([float(r[1]) for r in rows], [0.0] * len(rows))
+        _, rows = read_matrix(out / "expert_shifts_per_layer_topN.csv")
+        for layer, expert, base_mass, var_mass, delta, abs_delta in rows:
+            self.assertEqual((float(delta), float(abs_delta)), (0.0, 0.0), (layer, expert))
+            self.assertEqual(base_mass, var_mass)
+        self.assertEqual(json.loads((out / "meta.json").read_text())["mean_divergence"], 0.0)
+        base, _ = load(out / "base.safetensors")
+        var, _ = load(out / "var.safetensors")
+        for field in ("router_logits", "topk_ids", "gate_weights", "token_ids"):
+            self.assertTrue(np.array_equal(base[field], var[field]), field)
+
+    def test_every_builtin_both_alignments(self):
+        for model in BUILTINS:
+            for align in ("teacher-forced", "free"):
+                with self.subTest(model=model, align=align), tempfile.TemporaryDirectory() as tmp:
+                    data = json.loads((EXAMPLES / "input.json").read_text())
+                    out = Path(tmp) / "out"
+                    inp = write_input(tmp, model_id=model, prompt_var=data["prompt_base"], max_new_tokens=8,
+                                      align=align)
+                    r = run("compare", inp, "--out", out, "--no-plots")
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                    self.check_zero(out)
+
+
 class CompareTakesTheRunOptions(unittest.TestCase):
     """device_map auto and a dtype on every built-in model (CPU): the same options as `record`."""
 

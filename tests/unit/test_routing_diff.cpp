@@ -97,6 +97,16 @@ TEST_CASE("identical traces give exactly zero divergence", "[routing_diff]") {
   const RoutingDiff d = diff_routing(b, b, {});
   for (double x : d.divergence) CHECK(x == 0.0);
   CHECK(d.base_mass == d.var_mass);
+  // Every metric on both distributions, not only the fast JSD path: KL's ε smoothing and
+  // Hellinger's 1 − Σ√(p·p) leave residue unless identical distributions are recognised.
+  for (DistKind kind : {DistKind::Full, DistKind::TopK})
+    for (Divergence m : {Divergence::JSD, Divergence::KL, Divergence::TotalVariation, Divergence::Hellinger}) {
+      RoutingDiffOptions o;
+      o.dist = kind;
+      o.metric = m;
+      const RoutingDiff e = diff_routing(b, b, o);
+      for (double x : e.divergence) CHECK(x == 0.0);
+    }
 }
 
 TEST_CASE("expert shifts rank by |delta| with ties by expert id", "[routing_diff]") {

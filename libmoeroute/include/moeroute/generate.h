@@ -53,13 +53,18 @@ std::string to_string(PairAlignment a);
 PairAlignment parse_pair_alignment(const std::string& text);
 
 struct PairResult {
-  Generation base;
-  Generation var;
+  Generation base;          ///< base's tokens; its routing from one forward over prompt + generated tokens
+  Generation var;           ///< var's tokens; its routing from one forward the same way
+  RouterTrace base_decoded; ///< base's routing as recorded while it generated (step by step): the same
+                            ///< tokens by a second computation path, for the noise floor (docs/metrics.md)
 };
 
 /// Runs the base and variant prompts. Free: both generate, as one batch of two when the model
-/// allows it. TeacherForced: base generates, then var is scored on base's tokens (the variant's
-/// input depends on base's output, so the two cannot share a batch).
+/// allows it. TeacherForced: base generates, then var takes base's generated tokens. Either way
+/// both runs' routing is then measured by the same computation — one forward over each run's
+/// prompt + continuation, one row, every position recorded (docs/metrics.md, "Same arithmetic on
+/// both sides") — so identical prompts give identical routing bit for bit. The generated traces
+/// and stop reasons are kept: base's as base_decoded, both runs' sampling settings in meta.
 PairResult run_pair(CausalLM& model, const std::vector<int64_t>& base_prompt, const std::vector<int64_t>& var_prompt,
                     PairAlignment alignment, const GenerateOptions& options, const RecorderOptions& recording = {});
 

@@ -152,6 +152,9 @@ RoutingDiff diff_routing(const RouterTrace& base, const RouterTrace& var, const 
         routing_distribution(base, r.dist, l, pb, p.data());
         routing_distribution(var, r.dist, l, pv, q.data());
         row[s] = divergence(r.metric, p.data(), q.data(), static_cast<size_t>(E));
+        // Identical distributions: exactly 0 in every metric (KL's ε and Hellinger's 1 − Σ√(pq)
+        // would otherwise leave rounding residue of order 1e-10 and 1e-8).
+        if (std::memcmp(p.data(), q.data(), sizeof(double) * static_cast<size_t>(E)) == 0) row[s] = 0.0;
         for (int e = 0; e < E; ++e) {
           mp[e] += p[static_cast<size_t>(e)];
           mq[e] += q[static_cast<size_t>(e)];

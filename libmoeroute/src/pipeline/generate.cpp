@@ -148,19 +148,38 @@ PairAlignment parse_pair_alignment(const std::string& text) {
   throw InputError(fmt::format("alignment '{}' is not 'teacher-forced' or 'free'", text));
 }
 
+namespace {
+
+// `generated`'s tokens rescored: routing from one forward over prompt + continuation, the
+// generation's stop reason and settings kept.
+Generation rescore(CausalLM& model, const Generation& generated, const RecorderOptions& recording) {
+  Generation g = score(model, generated.prompt_ids, generated.generated_ids, recording);
+  g.stop_reason = generated.stop_reason;
+  for (const auto& [key, value] : generated.trace.meta.extra) g.trace.meta.extra.emplace(key, value);
+  g.trace.meta.extra["mode"] = generated.trace.meta.extra.at("mode");
+  g.trace.meta.extra["stop_reason"] = g.stop_reason;
+  g.trace.meta.extra["routing_measured"] = "one forward over prompt + continuation";
+  return g;
+}
+
+}  // namespace
+
 PairResult run_pair(CausalLM& model, const std::vector<int64_t>& base_prompt, const std::vector<int64_t>& var_prompt,
                     PairAlignment alignment, const GenerateOptions& options, const RecorderOptions& recording) {
   PairResult r;
+  Generation base;
   if (alignment == PairAlignment::Free) {
     auto g = generate(model, {base_prompt, var_prompt}, options, recording);
-    r.base = std::move(g[0]);
-    r.var = std::move(g[1]);
+    base = std::move(g[0]);
+    r.var = rescore(model, g[1], recording);
   } else {
-    r.base = std::move(generate(model, {base_prompt}, options, recording)[0]);
-    r.var = score(model, var_prompt, r.base.generated_ids, recording);
+    base = std::move(generate(model, {base_prompt}, options, recording)[0]);
+    r.var = score(model, var_prompt, base.generated_ids, recording);
+    r.var.trace.meta.extra["routing_measured"] = "one forward over prompt + continuation";
   }
-  r.base.trace.meta.extra["alignment"] = to_string(alignment);
-  r.var.trace.meta.extra["alignment"] = to_string(alignment);
+  r.base = rescore(model, base, recording);
+  r.base_decoded = std::move(base.trace);
+  for (RouterTrace* t : {&r.base.trace, &r.var.trace, &r.base_decoded}) t->meta.extra["alignment"] = to_string(alignment);
   return r;
 }
 
