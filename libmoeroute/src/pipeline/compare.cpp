@@ -3,12 +3,14 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "moeroute/agreement_outputs.h"
 #include "moeroute/chat_template.h"
 #include "moeroute/error.h"
 #include "moeroute/generate.h"
 #include "moeroute/model_registry.h"
 #include "moeroute/output_dir.h"
 #include "moeroute/trace_io.h"
+#include "pipeline/compare_noise.h"
 
 namespace moeroute {
 
@@ -73,11 +75,16 @@ CompareResult run_compare(const CompareInput& in, const fs::path& out_dir, const
   const RenderedPrompt var_prompt = render(tpl, *tok, in.prompt_var, in);
 
   PairResult pair = run_pair(*model, base_prompt.ids, var_prompt.ids, in.align, run.generation, run.recording);
+  // Analyse what is saved: the logits as the trace files will hold them.
+  for (RouterTrace* t : {&pair.base.trace, &pair.var.trace, &pair.base_decoded}) {
+    round_logits(*t, run.recording.logits_dtype);
+  }
 
   CompareResult result;
   result.chat_template = tpl.name();
   result.base_text = tok->decode(pair.base.generated_ids);
   result.var_text = tok->decode(pair.var.generated_ids);
+  result.noise_floor = measure_noise_floor(pair.base.trace, pair.base_decoded, info.routing, diff.routing);
 
   auto& meta = diff.extra_meta;
   meta["model"] = model_spec;
@@ -93,15 +100,31 @@ CompareResult run_compare(const CompareInput& in, const fs::path& out_dir, const
   meta["seed"] = run.generation.sampling.seed;
   meta["stop_reason_base"] = pair.base.stop_reason;
   meta["stop_reason_var"] = pair.var.stop_reason;
+  meta["logits_dtype"] = to_string(run.recording.logits_dtype);
+  meta["routing_measured"] = "one forward over each run's prompt + continuation";
+  meta["noise_floor_mean"] = result.noise_floor.mean;
 
   OutputDir out(out_dir);
   diff.routing.base_name = "base run";
   diff.routing.var_name = "variant run";
   result.diff = stage_diff_outputs(out, pair.base.trace, pair.var.trace, diff);
+  const auto noise = detail::stage_noise_outputs(out, result.diff, result.noise_floor, pair.base.trace,
+                                                 pair.var.trace, info.routing, in.topn_per_layer);
+  result.floor_verdict = noise.at("verdict").get<std::string>();
+  const RowPairs steps = generation_step_pairs(pair.base.trace, pair.var.trace);
+  TopkAgreementOptions ao;
+  ao.a_name = "base run";
+  ao.b_name = "variant run";
+  result.agreement = topk_agreement(pair.base.trace, pair.var.trace, steps, ao);
+  AgreementOutputOptions a;
+  a.plots = options.plots;
+  a.plot_formats = options.plot_formats;
+  stage_topk_agreement(out, result.agreement, pair.base.trace, pair.var.trace, steps, a);
   TraceSaveOptions save;
   save.logits_dtype = run.recording.logits_dtype;
   save_trace(pair.base.trace, out.staged_path("base.safetensors"), save);
   save_trace(pair.var.trace, out.staged_path("var.safetensors"), save);
+  save_trace(pair.base_decoded, out.staged_path("base_stepwise.safetensors"), save);
 
   nlohmann::ordered_json g;
   g["model"] = model_spec;
