@@ -108,6 +108,18 @@ TEST_CASE("tick labels carry just enough decimals", "[plot][ticks]") {
   CHECK(format_tick(0.00012, 0.00002) == "1.2e-04");
 }
 
+TEST_CASE("one axis's tick labels share one format", "[plot][ticks]") {
+  // Tiny values (a noise floor, rounding residue): one exponent for the axis, so "1e-14" never
+  // stands beside "1.5e-14" and zero is not "0.000000000000000".
+  CHECK(format_ticks({0, 5e-15, 1e-14, 1.5e-14}, 5e-15) ==
+        std::vector<std::string>{"0", "0.5e-14", "1.0e-14", "1.5e-14"});
+  CHECK(format_ticks({0, 2e-5, 4e-5, 6e-5}, 2e-5) == std::vector<std::string>{"0", "2e-05", "4e-05", "6e-05"});
+  CHECK(format_ticks({-1e6, 0, 1e6, 2e6}, 1e6) == std::vector<std::string>{"\u22121e+06", "0", "1e+06", "2e+06"});
+  // Fixed point as before: the decimals the step needs, for every label.
+  CHECK(format_ticks({0, 0.25, 0.5}, 0.25) == std::vector<std::string>{"0.00", "0.25", "0.50"});
+  CHECK(format_ticks({0, 0.002, 0.004}, 0.002) == std::vector<std::string>{"0.000", "0.002", "0.004"});
+}
+
 TEST_CASE("category labels are thinned by 1-2-5 strides", "[plot][ticks]") {
   CHECK(category_stride(48, 14, 12.6) == 1);
   CHECK(category_stride(48, 10, 12.6) == 2);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,7 @@ namespace moeroute {
 struct CompareRunOptions {
   bool plots = true;                                ///< render the heatmap and bar chart
   std::vector<std::string> plot_formats = {"png"};  ///< any of "png", "svg"
-  double plot_vmax = 0;                             ///< top of the colour scale; 0 = the metric's range
+  std::optional<double> plot_vmax;                  ///< fixed top of the colour scale; unset = the data's largest value
 };
 
 struct CompareResult {

@@ -31,7 +31,8 @@ struct DiffOptions {
   int top_n = 10;                        ///< experts per layer in the shift ranking
   bool plots = true;                     ///< render the heatmap and per-layer bar chart
   std::vector<std::string> plot_formats = {"png"};  ///< any of "png", "svg"
-  double plot_vmax = 0;                  ///< top of the colour scale; 0 = the metric's range ([0, 1]; KL: data max)
+  std::optional<double> plot_vmax;       ///< fixed top of the colour scale; unset = the data's largest value
+  std::vector<double> plot_noise_floor;  ///< per layer: a noise floor drawn over the layer-mean bars; empty = none
   std::string plot_step_label = "Generation step";  ///< the heatmap's x axis (run_diff: per alignment)
   nlohmann::ordered_json extra_meta = nlohmann::ordered_json::object();  ///< merged into meta.json
   DiffAlign align = DiffAlign::Auto;     ///< how rows pair

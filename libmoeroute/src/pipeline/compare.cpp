@@ -85,6 +85,7 @@ CompareResult run_compare(const CompareInput& in, const fs::path& out_dir, const
   result.base_text = tok->decode(pair.base.generated_ids);
   result.var_text = tok->decode(pair.var.generated_ids);
   result.noise_floor = measure_noise_floor(pair.base.trace, pair.base_decoded, info.routing, diff.routing);
+  diff.plot_noise_floor = result.noise_floor.layer_mean;
 
   auto& meta = diff.extra_meta;
   meta["model"] = model_spec;

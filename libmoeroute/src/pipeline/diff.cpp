@@ -82,13 +82,8 @@ void stage_plots(OutputDir& out, const RoutingDiff& d, const DiffOptions& o) {
   JsdPlotOptions p;
   p.metric_label = divergence_label(d.metric);
   p.step_label = o.plot_step_label;
-  if (o.plot_vmax > 0) {
-    p.vmax = o.plot_vmax;
-  } else if (d.metric == Divergence::KL) {  // unbounded: scale to the data, at least [0, 1]
-    double mx = 1.0;
-    for (double v : d.divergence) mx = std::max(mx, v);
-    p.vmax = mx;
-  }
+  p.vmax = o.plot_vmax;
+  p.floor = o.plot_noise_floor;
   const std::string prefix = to_string(d.metric);
   for (const auto& fmt_name : o.plot_formats) {
     if (fmt_name != "png" && fmt_name != "svg")
