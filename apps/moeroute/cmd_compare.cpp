@@ -55,6 +55,7 @@ void add_compare_command(CLI::App& app) {
     CompareInput in = load_compare_input(args->input);
     for (const auto& [flag, fields] : args->flags->given) apply_compare_overrides(in, fields, "option " + flag);
     for (const auto& w : in.warnings) fmt::print(stderr, "moeroute: warning: {}\n", w);
+    report_on_stderr(in.run.generation);
     CompareRunOptions o;
     o.plots = !args->output.no_plots;
     o.plot_formats = args->output.formats;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -14,15 +15,33 @@
 
 namespace moeroute {
 
+/// The most tokens one generation may ask for (max_new_tokens): the cap of every job.
+inline constexpr int kMaxNewTokensLimit = 1'000'000;
+
+/// Where a running generation stands (GenerateOptions::progress).
+struct GenerateProgress {
+  int64_t generated = 0;  ///< tokens generated so far, all sequences together
+  int64_t limit = 0;      ///< at most this many: sequences × max_new_tokens
+  double seconds = 0;     ///< since the generation started
+};
+
 struct GenerateOptions {
-  int max_new_tokens = 64;              ///< tokens generated at most per sequence (≥ 1)
+  int max_new_tokens = 64;              ///< tokens generated at most per sequence (1 … kMaxNewTokensLimit)
   SamplingOptions sampling;             ///< greedy unless temperature > 0
   std::vector<int64_t> stop_token_ids;  ///< extra tokens that end a sequence (kept in its output)
   bool model_stop_tokens = true;        ///< also stop on the model's own stop tokens
+  bool strict_context = false;          ///< prompt + max_new_tokens beyond the model's context: InputError (false: a warning)
+  std::function<void(const std::string&)> warn;           ///< receives warnings (context exceeded); empty = dropped
+  std::function<void(const GenerateProgress&)> progress;  ///< called about once a second while generating; empty = none
 
-  /// Throws InputError for max_new_tokens ≤ 0 or invalid sampling options.
+  /// Throws InputError for max_new_tokens outside [1, kMaxNewTokensLimit] or invalid sampling options.
   void validate() const;
 };
+
+/// Checks that `positions` (a prompt + what will be generated or scored after it) fit the model's
+/// context (ModelInfo::max_positions; 0 = unknown, unchecked). Beyond it: InputError with
+/// options.strict_context, else a warning through options.warn. `what` names the sequence.
+void check_context(const CausalLM& model, int64_t positions, const GenerateOptions& options, const std::string& what);
 
 /// One recorded sequence.
 struct Generation {
@@ -39,7 +58,8 @@ struct Generation {
 std::vector<Generation> generate(CausalLM& model, const std::vector<std::vector<int64_t>>& prompts,
                                  const GenerateOptions& options, const RecorderOptions& recording = {});
 
-/// Teacher forcing: one forward over prompt + continuation recording every position.
+/// Teacher forcing: one forward over prompt + continuation recording every position (the caller
+/// checks the context: check_context).
 Generation score(CausalLM& model, const std::vector<int64_t>& prompt, const std::vector<int64_t>& continuation,
                  const RecorderOptions& recording = {});
 

@@ -173,6 +173,11 @@ DiffResult run_diff(const std::filesystem::path& dir, const RouterTrace& base, c
   DiffResult r;
   const auto& bn = options.routing.base_name;
   const auto& vn = options.routing.var_name;
+  const auto recorded = [](const RouterTrace& t) { return !t.meta.source.empty() && t.meta.source.rfind("import:", 0) != 0; };
+  if (!options.force && recorded(base) && recorded(var) && base.meta.model_id != var.meta.model_id)
+    throw InputError(fmt::format("{} was recorded from model '{}' but {} from '{}': the same expert id in two models is "
+                                 "not the same expert (pass --force to compare anyway, e.g. one model under two names)",
+                                 bn, base.meta.model_id, vn, var.meta.model_id));
   r.align = options.align;
   if (r.align == DiffAlign::Auto) r.align = base.has_sequences() || var.has_sequences() ? DiffAlign::Tokens : DiffAlign::Steps;
   RowPairs pairs;
