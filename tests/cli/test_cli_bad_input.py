@@ -4,7 +4,6 @@
 what compare saves equals what it analysed. Run by ctest as
     python test_cli_bad_input.py MOEROUTE_BINARY EXAMPLES_DIR [unittest args]
 """
-import csv
 import json
 import os
 import stat
@@ -15,31 +14,25 @@ import unittest
 from pathlib import Path
 
 from cli_util import run as run_binary
+from cli_util import write_input as write_input_in
 from reference import load
 
 MOEROUTE = EXAMPLES = None
 
 
-def run(*args, **kw):
-    return run_binary(MOEROUTE, *args, **kw)
+def run(*args):
+    return run_binary(MOEROUTE, *args)
 
 
 def write_input(tmp, **fields):
-    data = json.loads((EXAMPLES / "input.json").read_text())
-    data.update(max_new_tokens=4)
-    data.update(fields)
-    path = Path(tmp) / "input.json"
-    path.write_text(json.dumps(data))
-    return path
+    return write_input_in(EXAMPLES, tmp, **{"max_new_tokens": 4, **fields})
 
 
 class Case(unittest.TestCase):
     def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        self.dir = Path(self.tmp.name)
-
-    def tearDown(self):
-        self.tmp.cleanup()
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        self.dir = Path(tmp.name)
 
     def refused(self, r, code, fragment):
         self.assertEqual(r.returncode, code, r.stderr)
