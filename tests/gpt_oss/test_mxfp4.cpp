@@ -8,7 +8,7 @@
 #include <ATen/ATen.h>
 
 #include "moeroute/error.h"
-#include "torch/models/mxfp4.h"
+#include "torch/weights/mxfp4.h"
 
 using namespace moeroute;
 

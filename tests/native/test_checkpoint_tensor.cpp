@@ -5,7 +5,7 @@
 #include <cmath>
 #include <fstream>
 
-#include "torch/models/checkpoint_tensor.h"
+#include "torch/weights/checkpoint_tensor.h"
 #include "moeroute/error.h"
 #include "unit/temp_dir.h"
 

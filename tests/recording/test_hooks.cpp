@@ -304,3 +304,53 @@ TEST_CASE("device rules equal the host reference on random logits", "[recorder]"
   const auto as_float = bf.to(torch::kFloat);
   CHECK(same_bits(t.router_logits_at(0, 0), as_float));
 }
+
+TEST_CASE("a model's own routing is recorded as given, not recomputed", "[recorder]") {
+  // Ids and weights that the rule would never produce from these logits (reversed order, made-up
+  // weights): the trace must hold them bit for bit, so a native trace is what the experts used.
+  torch::manual_seed(5);
+  const int64_t T = 6, E = 8, k = 2;
+  const auto logits = torch::randn({T, E});
+  const auto ids = torch::arange(T * k, torch::kLong).remainder(E).view({T, k}).flip(1);
+  const auto weights = torch::rand({T, k});
+  const RoutingRule rule = qwen_moe_rule(static_cast<int>(k), true);
+  auto run = [&](RecorderOptions o, const torch::Tensor& used_ids) {
+    Recorder rec({{"model.layers.0.mlp.gate", 0}, {"model.layers.1.mlp.gate", 1}}, static_cast<int>(E), rule, o);
+    rec.begin_forward(1, T, {{2, T - 2}});  // the last four positions
+    rec.observe(0, logits, used_ids, weights);
+    rec.observe(1, logits * 2, used_ids, weights);
+    rec.end_forward();
+    return rec.trace(0);
+  };
+  const auto t = run({}, ids);
+  REQUIRE(t.num_positions == T - 2);
+  for (int l = 0; l < 2; ++l)
+    for (int64_t p = 0; p < T - 2; ++p) {
+      const auto want_ids = ids[p + 2];
+      for (int64_t j = 0; j < k; ++j) {
+        CHECK(t.topk_ids_at(l, p)[j] == want_ids[j].item<int64_t>());
+        CHECK(t.gate_weights_at(l, p)[j] == weights[p + 2][j].item<float>());
+      }
+      CHECK(same_bits(t.router_logits_at(l, p), (l == 0 ? logits : logits * 2)[p + 2]));
+    }
+  // Without logits the same ids arrive (nothing staged but ids and weights).
+  RecorderOptions no_logits;
+  no_logits.keep_logits = false;
+  const auto n = run(no_logits, ids);
+  CHECK(n.router_logits.empty());
+  CHECK(n.topk_ids == t.topk_ids);
+  // A recorder top_k other than the model's k: what the rule picks with that k, from the logits.
+  RecorderOptions wider;
+  wider.top_k = 3;
+  const auto w3 = run(wider, ids);
+  const auto ref = route(qwen_moe_rule(3, true), logits[2].contiguous().data_ptr<float>(), static_cast<int>(E));
+  CHECK(std::vector<int32_t>(w3.topk_ids_at(0, 0), w3.topk_ids_at(0, 0) + 3) == ref.ids);
+}
+
+TEST_CASE("one forward observed both with and without the model's routing is refused", "[recorder]") {
+  const auto logits = torch::randn({3, 4});
+  Recorder rec({{"a", 0}, {"b", 1}}, 4, qwen_moe_rule(2, false), {});
+  rec.begin_forward(1, 3, {{0, 3}});
+  rec.observe(0, logits, torch::zeros({3, 2}, torch::kLong), torch::zeros({3, 2}));
+  CHECK_THROWS_WITH(rec.observe(1, logits), Catch::Contains("router 'b' did not give the routing it used"));
+}

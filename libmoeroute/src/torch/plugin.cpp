@@ -2,8 +2,8 @@
 // the native families by config.json model_type, and TorchScript exports — with the core's model
 // registry (moeroute/model_registry.h). The core calls it once, on the first model load.
 #include "moeroute/model_registry.h"
-#include "torch/models/native_loader.h"
-#include "torch/models/tiny_moe.h"
+#include "torch/builtins/builtins.h"
+#include "torch/families/native_loader.h"
 #include "torch/torch_options.h"
 #include "torch/torchscript/load_export.h"
 

@@ -1,5 +1,7 @@
 #include "torch/torch_options.h"
 
+#include <dlfcn.h>
+
 #include <fmt/format.h>
 
 #include "moeroute/error.h"
@@ -54,6 +56,20 @@ std::string dtype_name(at::ScalarType t) {
 
 void apply_thread_option(const ModelOptions& options) {
   if (options.threads > 0) at::set_num_threads(options.threads);
+  single_threaded_blas();
+}
+
+void single_threaded_blas() {
+  // OpenBLAS (Debian's LibTorch links it) keeps its own pthread pool whose idle workers spin in
+  // sched_yield after every call, competing with LibTorch's OpenMP pool for the same cores. Our
+  // kernels parallelise over LibTorch's pool, so OpenBLAS runs in the calling thread. Looked up
+  // at run time: a LibTorch with MKL or another BLAS has no such symbol and is left alone.
+  static const bool done = [] {
+    using SetThreads = void (*)(int);
+    if (auto* fn = reinterpret_cast<SetThreads>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) fn(1);
+    return true;
+  }();
+  (void)done;
 }
 
 std::unique_ptr<RoutingRecorder> make_torch_recorder(const ModelInfo& info, const RecorderOptions& options, int rows) {

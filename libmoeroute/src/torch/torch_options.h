@@ -25,8 +25,13 @@ std::optional<at::ScalarType> torch_dtype(ModelDtype dtype);
 /// "float32", "bfloat16", "float16", … (as ModelInfo::dtype and config.json spell them).
 std::string dtype_name(at::ScalarType type);
 
-/// Applies options.threads (process-wide: LibTorch's intra-op pool) when it is set.
+/// Applies options.threads (process-wide: LibTorch's intra-op pool) when it is set, and
+/// single_threaded_blas().
 void apply_thread_option(const ModelOptions& options);
+
+/// Once per process: OpenBLAS to one thread (openblas_set_num_threads, found with dlsym), so
+/// LibTorch's intra-op pool is the only one (docs/performance.md, "Native models").
+void single_threaded_blas();
 
 /// A recorder for a model described by `info` (the LibTorch backends' make_recorder).
 std::unique_ptr<RoutingRecorder> make_torch_recorder(const ModelInfo& info, const RecorderOptions& options, int rows);

@@ -1,7 +1,8 @@
 // Recorder (for LibTorch users; implemented in the torch library): the RoutingRecorder of the
-// LibTorch backends. It receives router logits per MoE layer per forward pass (from hooks on the
-// model's device), applies the routing rule there and collects ids, gate weights and (optionally)
-// the logits into RouterTraces. No host synchronisation per layer: on CUDA, results go to
+// LibTorch backends. It receives router logits per MoE layer per forward pass on the model's
+// device — from hooks (it applies the routing rule there) or from a native MoE block together
+// with the ids and weights that block used — and collects ids, gate weights and (optionally) the
+// logits into RouterTraces. No host synchronisation per layer: on CUDA, results go to
 // preallocated device buffers and are copied to pinned host memory asynchronously once per
 // forward; the host waits on that copy at most once per forward (docs/recording.md).
 // at::Tensor is only declared, so including this header does not pull in LibTorch's headers.
@@ -48,6 +49,12 @@ class Recorder final : public RoutingRecorder {
   /// float dtype, any device. Only enqueues device work.
   void observe(int slot, const at::Tensor& router_logits);
 
+  /// The same from a model that routed itself: `ids` [batch·seq_len, k] (int64, best first) and
+  /// `weights` [batch·seq_len, k] (float32) are what its experts used, recorded as they are (no
+  /// second evaluation of the rule). With a recorder top_k other than the model's k the rule runs
+  /// here instead. All layers of one forward must be observed the same way.
+  void observe(int slot, const at::Tensor& router_logits, const at::Tensor& ids, const at::Tensor& weights);
+
   /// Ends the forward: checks every wanted layer was observed exactly once and starts the copy
   /// to the host (on CPU: copies now).
   void end_forward();
@@ -62,6 +69,7 @@ class Recorder final : public RoutingRecorder {
   const RoutingRule& rule() const override;
 
  private:
+  void stage(int slot, const at::Tensor& router_logits, const at::Tensor* ids, const at::Tensor* weights);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -1,8 +1,9 @@
-// Recorder: per layer, the wanted positions' logits are copied into a preallocated device
-// staging buffer [position, layer, expert] (one device copy per layer, nothing else); at the end
-// of the forward the routing rule runs once over all layers on the device, one asynchronous copy
-// moves ids/weights/logits to (pinned) host memory, and the host harvests them into per-sequence
-// arrays before the next forward — one wait per forward, none per layer.
+// Recorder: per layer, the wanted positions' logits — and, from the native families, the ids and
+// weights the model routed with — are copied into preallocated device staging buffers [position,
+// layer, …] (device copies only); at the end of the forward the routing rule runs once over all
+// layers on the device for sources that give only logits (TorchScript hooks), one asynchronous
+// copy moves ids/weights/logits to (pinned) host memory, and the host harvests them into
+// per-sequence arrays before the next forward — one wait per forward, none per layer.
 #include "moeroute/torch/recorder.h"
 
 #include <algorithm>
@@ -55,12 +56,14 @@ struct Recorder::Impl {
   std::vector<int> seen;         // observe() calls per recorded layer
   bool staged_this_forward = false;  // staging chosen by this forward's first observed layer
 
-  // Staging [capacity, L, E] in the logits' dtype on their device; host results [capacity, L, k|E]
-  // (pinned on CUDA).
+  // Staging in the logits' dtype on their device: logits [capacity, L, E] (kept, or routed here),
+  // the model's ids [capacity, L, k] int64 and weights float32 (when it gave them); host results
+  // [capacity, L, k|E] (pinned on CUDA).
   c10::Device device{c10::kCPU};
   at::ScalarType staged_type = at::kFloat;
   int64_t capacity = 0;
-  at::Tensor staged, h_ids, h_weights, h_logits;
+  at::Tensor staged, staged_ids, staged_weights, h_ids, h_weights, h_logits;
+  int routed_mode = -1;  // this forward: -1 nothing observed yet, 0 logits only, 1 the model's ids too
   std::optional<c10::Stream> copy_stream;  // where the last host copies were queued
   struct Pending {
     std::vector<RowWindow> windows;
@@ -77,21 +80,40 @@ struct Recorder::Impl {
   int k() const { return rule.top_k; }
   int num_layers() const { return static_cast<int>(layers.size()); }
 
-  void ensure_staging(const at::Tensor& logits) {
-    if (staged.defined() && logits.device() == device && logits.scalar_type() == staged_type && total <= capacity)
+  void ensure_staging(const at::Tensor& logits, bool routed) {
+    const bool need_logits = options.keep_logits || !routed;
+    if (h_ids.defined() && logits.device() == device && logits.scalar_type() == staged_type && total <= capacity &&
+        (!need_logits || staged.defined()) && (!routed || staged_ids.defined()))
       return;
     if (pending) harvest();  // the buffers are about to be replaced
     device = logits.device();
     staged_type = logits.scalar_type();
     capacity = std::max<int64_t>(total, std::max<int64_t>(capacity, 1));
     const int64_t L = num_layers();
-    staged = at::empty({capacity, L, num_experts}, at::TensorOptions().device(device).dtype(staged_type));
+    const auto on_device = at::TensorOptions().device(device);
+    staged = need_logits ? at::empty({capacity, L, num_experts}, on_device.dtype(staged_type)) : at::Tensor();
+    staged_ids = routed ? at::empty({capacity, L, k()}, on_device.dtype(at::kLong)) : at::Tensor();
+    staged_weights = routed ? at::empty({capacity, L, k()}, on_device.dtype(at::kFloat)) : at::Tensor();
     const auto host = at::TensorOptions().pinned_memory(device.is_cuda());
     h_ids = at::empty({capacity, L, k()}, host.dtype(at::kInt));
     h_weights = at::empty({capacity, L, k()}, host.dtype(at::kFloat));
     h_logits = options.keep_logits
                    ? at::empty({capacity, L, num_experts}, host.dtype(storage_type(options.logits_dtype)))
                    : at::Tensor();
+  }
+
+  // The recorded rows [total, X] of a per-grid tensor [batch·seq_len, X] (or [batch, seq_len, X]).
+  at::Tensor recorded_rows(const at::Tensor& t) const {
+    const int64_t X = t.size(-1);
+    const auto grid = t.reshape({batch, seq_len, X});
+    const bool uniform = std::all_of(windows.begin(), windows.end(), [&](const RowWindow& w) {
+      return w.column == windows[0].column && w.count == windows[0].count;
+    });
+    if (uniform) return grid.narrow(1, windows[0].column, windows[0].count).reshape({total, X});
+    std::vector<at::Tensor> parts;
+    for (size_t r = 0; r < windows.size(); ++r)
+      if (windows[r].count > 0) parts.push_back(grid[static_cast<int64_t>(r)].narrow(0, windows[r].column, windows[r].count));
+    return at::cat(parts, 0);
   }
 
   // Appends the host mirror's positions to each sequence.
@@ -197,10 +219,19 @@ void Recorder::begin_forward(int64_t batch, int64_t seq_len, std::vector<RowWind
   m.windows = std::move(windows);
   m.seen.assign(static_cast<size_t>(m.num_layers()), 0);
   m.staged_this_forward = false;
+  m.routed_mode = -1;
   m.in_forward = true;
 }
 
-void Recorder::observe(int slot, const at::Tensor& router_logits) {
+void Recorder::observe(int slot, const at::Tensor& router_logits) { stage(slot, router_logits, nullptr, nullptr); }
+
+void Recorder::observe(int slot, const at::Tensor& router_logits, const at::Tensor& ids, const at::Tensor& weights) {
+  // A --top-k other than the model's k records what the rule picks with that k: routed here.
+  if (ids.size(-1) != impl_->k()) return stage(slot, router_logits, nullptr, nullptr);
+  stage(slot, router_logits, &ids, &weights);
+}
+
+void Recorder::stage(int slot, const at::Tensor& router_logits, const at::Tensor* ids, const at::Tensor* weights) {
   if (!wants(slot)) return;
   auto& m = *impl_;
   const int l = m.slot_row[static_cast<size_t>(slot)];
@@ -208,32 +239,29 @@ void Recorder::observe(int slot, const at::Tensor& router_logits) {
   if (!m.in_forward) throw Error(fmt::format("recorder: router '{}' ran outside a recorded forward", name));
   if (m.seen[static_cast<size_t>(l)]++ > 0)
     throw Error(fmt::format("recorder: router '{}' ran twice in one forward; one call per layer is expected", name));
+  const int routed = ids ? 1 : 0;
+  if (m.routed_mode >= 0 && m.routed_mode != routed)
+    throw Error(fmt::format("recorder: router '{}' {} the routing it used, earlier layers of this forward did {}",
+                            name, routed ? "gave" : "did not give", routed ? "not" : "so"));
+  m.routed_mode = routed;
   if (m.total == 0) return;
   const int64_t E = m.num_experts;
   if (router_logits.dim() < 2 || router_logits.size(-1) != E || router_logits.numel() != m.batch * m.seq_len * E)
     throw Error(fmt::format("recorder: router '{}' produced shape {}, expected [{}·{}, {}]", name,
                             c10::str(router_logits.sizes()), m.batch, m.seq_len, E));
   c10::InferenceMode guard;
-  const auto grid = router_logits.reshape({m.batch, m.seq_len, E});
-  const bool uniform = std::all_of(m.windows.begin(), m.windows.end(), [&](const RowWindow& w) {
-    return w.column == m.windows[0].column && w.count == m.windows[0].count;
-  });
-  at::Tensor sel;
-  if (uniform) {
-    sel = grid.narrow(1, m.windows[0].column, m.windows[0].count).reshape({m.total, E});
-  } else {
-    std::vector<at::Tensor> parts;
-    for (size_t r = 0; r < m.windows.size(); ++r)
-      if (m.windows[r].count > 0) parts.push_back(grid[static_cast<int64_t>(r)].narrow(0, m.windows[r].column, m.windows[r].count));
-    sel = at::cat(parts, 0);
-  }
-  // The first layer of a forward picks the staging buffer's device; layers on other devices
+  // The first layer of a forward picks the staging buffers' device; layers on other devices
   // (native models split over GPUs) are copied to it.
   if (!m.staged_this_forward) {
-    m.ensure_staging(router_logits);
+    m.ensure_staging(router_logits, routed != 0);
     m.staged_this_forward = true;
   }
-  m.staged.narrow(0, 0, m.total).select(1, l).copy_(sel, /*non_blocking=*/true);
+  if (m.staged.defined())
+    m.staged.narrow(0, 0, m.total).select(1, l).copy_(m.recorded_rows(router_logits), /*non_blocking=*/true);
+  if (routed) {
+    m.staged_ids.narrow(0, 0, m.total).select(1, l).copy_(m.recorded_rows(*ids), true);
+    m.staged_weights.narrow(0, 0, m.total).select(1, l).copy_(m.recorded_rows(*weights), true);
+  }
 }
 
 void Recorder::end_forward() {
@@ -246,14 +274,18 @@ void Recorder::end_forward() {
                               m.layers[l].name));
   if (m.total == 0) return;
   c10::InferenceMode guard;
-  // The rule once over every layer's rows: [total·L, E] → ids and weights [total, L, k].
   const int64_t L = m.num_layers();
-  const auto logits = m.staged.narrow(0, 0, m.total);
-  const auto routed = detail::route_tensor(m.rule, logits.reshape({m.total * L, m.num_experts}));
   const bool cpu = m.device.is_cpu();
-  m.h_ids.narrow(0, 0, m.total).copy_(routed.ids.reshape({m.total, L, m.k()}), /*non_blocking=*/!cpu);
-  m.h_weights.narrow(0, 0, m.total).copy_(routed.weights.reshape({m.total, L, m.k()}), !cpu);
-  if (m.options.keep_logits) m.h_logits.narrow(0, 0, m.total).copy_(logits, !cpu);
+  if (m.routed_mode == 1) {  // what the model routed with, as it was
+    m.h_ids.narrow(0, 0, m.total).copy_(m.staged_ids.narrow(0, 0, m.total), /*non_blocking=*/!cpu);
+    m.h_weights.narrow(0, 0, m.total).copy_(m.staged_weights.narrow(0, 0, m.total), !cpu);
+  } else {  // the rule once over every layer's rows: [total·L, E] → ids and weights [total, L, k]
+    const auto logits = m.staged.narrow(0, 0, m.total);
+    const auto routed = detail::route_tensor(m.rule, logits.reshape({m.total * L, m.num_experts}));
+    m.h_ids.narrow(0, 0, m.total).copy_(routed.ids.reshape({m.total, L, m.k()}), /*non_blocking=*/!cpu);
+    m.h_weights.narrow(0, 0, m.total).copy_(routed.weights.reshape({m.total, L, m.k()}), !cpu);
+  }
+  if (m.options.keep_logits) m.h_logits.narrow(0, 0, m.total).copy_(m.staged.narrow(0, 0, m.total), !cpu);
   if (cpu) {
     m.harvest_from(m.windows, m.offsets, m.total);
     return;

@@ -23,9 +23,10 @@ RoutedTensors route_tensor(const RoutingRule& rule, const at::Tensor& logits) {
       return {ids, w};
     }
     case RoutingKind::TopKSoftmax: {
-      // gpt-oss: topk over the raw logits in their own dtype, softmax over the k values.
+      // gpt-oss: topk over the raw logits and softmax over the k values, both in the logits'
+      // dtype (GptOssTopKRouter: softmax(top, dim=1, dtype=top.dtype)); float32 after.
       auto [v, ids] = at::topk(logits, k, -1, true, true);
-      return {ids, at::softmax(v, -1, at::kFloat)};
+      return {ids, at::softmax(v, -1, v.scalar_type()).to(at::kFloat)};
     }
     case RoutingKind::DeepSeekV2: {
       auto scores = at::softmax(logits.to(at::kFloat), -1);

@@ -13,7 +13,8 @@ struct RoutedTensors {
 };
 
 /// Applies `rule` to logits [N, E] with the same torch calls as the reference implementations,
-/// so ties resolve as they did in the model (docs/recording.md, "Ties").
+/// so ties resolve as they did in the model (docs/recording.md, "Ties"). The native families
+/// route with it too (layers/moe_block.h): one implementation of each rule.
 RoutedTensors route_tensor(const RoutingRule& rule, const at::Tensor& logits);
 
 }  // namespace moeroute::detail

@@ -10,7 +10,7 @@
 #include "moeroute/error.h"
 #include "moeroute/export_sidecar.h"
 #include "moeroute/hf_tokenizer.h"
-#include "torch/models/own_chat_template.h"
+#include "torch/own_chat_template.h"
 #include "torch/torch_options.h"
 #include "torch/torchscript/torchscript_model.h"
 

@@ -1,0 +1,83 @@
+#include "torch/layers/kv_cache.h"
+
+#include <algorithm>
+
+namespace moeroute::detail {
+
+StepPlan KvCache::plan(const std::vector<std::vector<int64_t>>& rows, const std::vector<int64_t>& recompute_last) {
+  const size_t B = rows.size();
+  if (tokens_.size() != B) {
+    clear();
+    tokens_.assign(B, {});
+  }
+  StepPlan p;
+  p.rows = static_cast<int64_t>(B);
+  for (size_t b = 0; b < B; ++b) {
+    const auto& row = rows[b];
+    auto& cached = tokens_[b];
+    const size_t common =
+        static_cast<size_t>(std::mismatch(row.begin(), row.begin() + static_cast<std::ptrdiff_t>(std::min(row.size(), cached.size())),
+                                          cached.begin())
+                                .first -
+                            row.begin());
+    const auto need = static_cast<size_t>(std::max<int64_t>(1, recompute_last[b]));
+    const size_t reuse = std::min(common, row.size() >= need ? row.size() - need : 0);
+    cached.resize(reuse);  // until commit(), only the reused prefix is known good
+    p.past.push_back(static_cast<int64_t>(reuse));
+    p.fresh.push_back(static_cast<int64_t>(row.size() - reuse));
+    p.columns = std::max(p.columns, p.fresh.back());
+    p.keys = std::max(p.keys, static_cast<int64_t>(row.size()));
+  }
+  return p;
+}
+
+void KvCache::reserve(int layer, const at::Tensor& like, int64_t keys) {
+  auto& k = k_[static_cast<size_t>(layer)];
+  auto& v = v_[static_cast<size_t>(layer)];
+  if (k.defined() && k.size(0) == like.size(0) && k.size(2) >= keys && k.device() == like.device() &&
+      k.scalar_type() == like.scalar_type())
+    return;
+  // Grow geometrically so a long generation reallocates O(log n) times.
+  const int64_t old = k.defined() ? k.size(2) : 0;
+  const int64_t capacity = std::max<int64_t>((std::max(keys, 2 * old) + 63) / 64 * 64, 64);
+  // Zeros, not empty: a row shorter than the longest leaves slots that attention masks to
+  // probability 0, and 0 · v must be 0 — uninitialised memory can hold NaN (0 · NaN = NaN).
+  auto nk = at::zeros({like.size(0), like.size(1), capacity, like.size(3)}, like.options());
+  auto nv = at::zeros_like(nk);
+  if (k.defined() && k.size(0) == like.size(0) && old > 0) {
+    nk.narrow(2, 0, old).copy_(k);
+    nv.narrow(2, 0, old).copy_(v);
+  }
+  k = nk;
+  v = nv;
+}
+
+std::pair<at::Tensor, at::Tensor> KvCache::update(int layer, const at::Tensor& k, const at::Tensor& v,
+                                                  const StepPlan& plan) {
+  reserve(layer, k, plan.keys);
+  auto& ck = k_[static_cast<size_t>(layer)];
+  auto& cv = v_[static_cast<size_t>(layer)];
+  const bool aligned = std::all_of(plan.past.begin(), plan.past.end(), [&](int64_t x) { return x == plan.past[0]; }) &&
+                       std::all_of(plan.fresh.begin(), plan.fresh.end(), [&](int64_t x) { return x == plan.columns; });
+  if (aligned) {  // the common case: one copy for all rows
+    ck.narrow(2, plan.past[0], plan.columns).copy_(k);
+    cv.narrow(2, plan.past[0], plan.columns).copy_(v);
+  } else {
+    for (int64_t b = 0; b < plan.rows; ++b) {
+      const int64_t n = plan.fresh[static_cast<size_t>(b)], at = plan.past[static_cast<size_t>(b)];
+      ck[b].narrow(1, at, n).copy_(k[b].narrow(1, plan.first_column(b), n));
+      cv[b].narrow(1, at, n).copy_(v[b].narrow(1, plan.first_column(b), n));
+    }
+  }
+  return {ck.narrow(2, 0, plan.keys), cv.narrow(2, 0, plan.keys)};
+}
+
+void KvCache::commit(const std::vector<std::vector<int64_t>>& rows) { tokens_ = rows; }
+
+void KvCache::clear() {
+  tokens_.clear();
+  for (auto& t : k_) t = at::Tensor();
+  for (auto& t : v_) t = at::Tensor();
+}
+
+}  // namespace moeroute::detail

@@ -1,0 +1,18 @@
+#include "torch/layers/moe_block.h"
+
+#include "torch/layers/layers.h"
+#include "torch/recorder/routing_ops.h"
+
+namespace moeroute::detail {
+
+at::Tensor moe_block(const MoeBlockWeights& w, const MoeBlockSpec& spec, const at::Tensor& x, Recorder* recorder) {
+  const auto x2 = x.reshape({-1, x.size(-1)});
+  const auto logits = linear(x2, w.router, w.router_bias);  // [B·T, E], in the run dtype
+  const auto routed = route_tensor(spec.rule, logits);      // weights in float32
+  if (recorder && recorder->wants(w.slot)) recorder->observe(w.slot, logits, routed.ids, routed.weights);
+  // transformers casts the routing weights to the activations' dtype before the experts.
+  const auto weights = routed.weights.to(x.scalar_type());
+  return run_experts(w.experts, x2, routed.ids, weights, spec.activation, spec.experts).view(x.sizes());
+}
+
+}  // namespace moeroute::detail

@@ -1,0 +1,97 @@
+// row_matmul (src/torch/kernels) against a float64 reference, for the AVX2 and the scalar
+// implementation: every output within the fp32 bound of a reordered sum (tests/fp_tolerance.h's
+// reasoning for one reduction: |error| ≤ γ_n · Σ|x_k·w_k| with n = K + 1 terms, the bias counted),
+// rows reached through pointers (gathered inputs, scattered outputs), outputs outside [n0, n1)
+// untouched.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "torch/kernels/row_matmul.h"
+
+using namespace moeroute::detail;
+
+namespace {
+
+double gamma(int64_t n) {
+  const double u = std::ldexp(1.0, -24);
+  return static_cast<double>(n) * u / (1 - static_cast<double>(n) * u);
+}
+
+void check_shape(int64_t M, int64_t N, int64_t K, bool with_bias, int64_t n0, int64_t n1, std::mt19937& rng) {
+  std::uniform_real_distribution<float> u(-2.0f, 2.0f);
+  std::vector<float> w(static_cast<size_t>(N * K)), bias(static_cast<size_t>(N));
+  for (auto& v : w) v = u(rng);
+  for (auto& v : bias) v = u(rng);
+  // Input rows in a shuffled order inside a larger buffer; outputs interleaved with a sentinel.
+  const int64_t stride_in = K + 3, stride_out = N + 5;
+  std::vector<float> xbuf(static_cast<size_t>((M + 1) * stride_in)), ybuf(static_cast<size_t>((M + 1) * stride_out), -7.0f);
+  for (auto& v : xbuf) v = u(rng);
+  std::vector<const float*> x(static_cast<size_t>(M));
+  std::vector<float*> y(static_cast<size_t>(M));
+  for (int64_t m = 0; m < M; ++m) {
+    x[static_cast<size_t>(m)] = xbuf.data() + ((m * 7 + 1) % (M + 1)) * stride_in + 1;
+    y[static_cast<size_t>(m)] = ybuf.data() + (M - m) * stride_out + 2;
+  }
+  row_matmul(x.data(), M, w.data(), K, n0, n1, with_bias ? bias.data() : nullptr, y.data());
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      const float got = y[static_cast<size_t>(m)][n];
+      if (n < n0 || n >= n1) {
+        CHECK(got == -7.0f);
+        continue;
+      }
+      double ref = with_bias ? bias[static_cast<size_t>(n)] : 0.0, mag = std::fabs(with_bias ? bias[static_cast<size_t>(n)] : 0.0f);
+      for (int64_t k = 0; k < K; ++k) {
+        const double p = double(x[static_cast<size_t>(m)][k]) * w[static_cast<size_t>(n * K + k)];
+        ref += p;
+        mag += std::fabs(p);
+      }
+      INFO("M " << M << " N " << N << " K " << K << " m " << m << " n " << n);
+      CHECK(std::fabs(got - ref) <= gamma(K + 1) * mag + 1e-30);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("row_matmul equals a float64 reference within fp32 reordering", "[kernels]") {
+  for (bool scalar : {false, true}) {
+    row_matmul_force_scalar(scalar);
+    INFO("isa " << row_matmul_isa());
+    std::mt19937 rng(scalar ? 2 : 1);
+    for (int64_t M : {1, 2, 3, 5, 17})
+      for (int64_t K : {1, 7, 8, 9, 64, 515})
+        for (int64_t N : {1, 3, 4, 9, 33}) {
+          check_shape(M, N, K, false, 0, N, rng);
+          check_shape(M, N, K, true, 0, N, rng);
+          if (N > 2) check_shape(M, N, K, true, 1, N - 1, rng);  // a block inside the rows
+        }
+  }
+  row_matmul_force_scalar(false);
+}
+
+TEST_CASE("row_matmul on exactly representable values is exact", "[kernels]") {
+  // Small integers: every product and partial sum is exact in fp32, so any order gives the same
+  // bits — a check of indexing that no tolerance can blur.
+  for (bool scalar : {false, true}) {
+    row_matmul_force_scalar(scalar);
+    const int64_t M = 3, N = 6, K = 21;
+    std::vector<float> w(N * K), x(M * K), y(M * N), b(N);
+    for (int64_t i = 0; i < N * K; ++i) w[static_cast<size_t>(i)] = static_cast<float>((i * 5) % 7 - 3);
+    for (int64_t i = 0; i < M * K; ++i) x[static_cast<size_t>(i)] = static_cast<float>((i * 3) % 5 - 2);
+    for (int64_t n = 0; n < N; ++n) b[static_cast<size_t>(n)] = static_cast<float>(n);
+    const float* xr[M] = {x.data(), x.data() + K, x.data() + 2 * K};
+    float* yr[M] = {y.data(), y.data() + N, y.data() + 2 * N};
+    row_matmul(xr, M, w.data(), K, 0, N, b.data(), yr);
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) {
+        float ref = b[static_cast<size_t>(n)];
+        for (int64_t k = 0; k < K; ++k) ref += x[static_cast<size_t>(m * K + k)] * w[static_cast<size_t>(n * K + k)];
+        CHECK(y[static_cast<size_t>(m * N + n)] == ref);
+      }
+  }
+  row_matmul_force_scalar(false);
+}
