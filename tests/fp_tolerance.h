@@ -41,11 +41,17 @@ inline double max_abs(const std::vector<float>& v) {
   return m;
 }
 
+/// γ_n = n·u/(1−n·u) for float32: one fp32 sum of n terms, in any order, is within γ_n·Σ|terms| of
+/// the exact sum.
+inline double fp32_gamma(int64_t n) {
+  const double u = std::ldexp(1.0, -24);
+  const double nd = static_cast<double>(n);
+  return nd * u / (1 - nd * u);
+}
+
 /// The bound above: `scale` the largest |entry|, `longest_reduction` n, `chained` reductions in a row.
 inline double fp32_reorder_tolerance(double scale, int64_t longest_reduction, int chained) {
-  const double u = std::ldexp(1.0, -24);
-  const double n = static_cast<double>(longest_reduction);
-  return 2.0 * chained * (n * u / (1 - n * u)) * scale;
+  return 2.0 * chained * fp32_gamma(longest_reduction) * scale;
 }
 
 // Host computations in double (divergences, statistics, means) checked against a value computed
