@@ -224,7 +224,8 @@ TEST_CASE("bad model input is refused before any work", "[builtin][errors]") {
     o.device_map = DeviceMap::parse("auto");
     CHECK(load_model("builtin:tiny-moe", o)->info().device == "cpu");
   }
-  CHECK_THROWS_WITH(generate(tiny(), {encode("x")}, greedy(0)), Catch::Contains("max_new_tokens must be ≥ 1"));
+  CHECK_THROWS_WITH(generate(tiny(), {encode("x")}, greedy(0)), Catch::Contains("max_new_tokens must be in [1, 1000000], got 0"));
+  CHECK_THROWS_WITH(generate(tiny(), {encode("x")}, greedy(100000000)), Catch::Contains("got 100000000"));
   RecorderOptions r;
   r.top_k = 17;
   CHECK_THROWS_WITH(generate(tiny(), {encode("x")}, greedy(2), r), Catch::Contains("larger than the model's 16 experts"));
