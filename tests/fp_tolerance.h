@@ -17,9 +17,23 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <string>
 #include <vector>
 
 namespace moeroute::test {
+
+/// measured ≤ bound, and the pair logged to $MOEROUTE_TOLERANCE_LOG when it is set (a line
+/// "what<TAB>measured<TAB>bound"): scripts/cpu-kernel-matrix.sh reports how close each kernel
+/// setting came to its bounds.
+inline bool within(const std::string& what, double measured, double bound) {
+  if (const char* log = std::getenv("MOEROUTE_TOLERANCE_LOG"); log && *log) {
+    std::ofstream out(log, std::ios::app);
+    out << what << '\t' << measured << '\t' << bound << '\n';
+  }
+  return measured <= bound;
+}
 
 inline double max_abs(const std::vector<float>& v) {
   double m = 0;
@@ -27,16 +41,52 @@ inline double max_abs(const std::vector<float>& v) {
   return m;
 }
 
+/// γ_n = n·u/(1−n·u) for float32: one fp32 sum of n terms, in any order, is within γ_n·Σ|terms| of
+/// the exact sum.
+inline double fp32_gamma(int64_t n) {
+  const double u = std::ldexp(1.0, -24);
+  const double nd = static_cast<double>(n);
+  return nd * u / (1 - nd * u);
+}
+
 /// The bound above: `scale` the largest |entry|, `longest_reduction` n, `chained` reductions in a row.
 inline double fp32_reorder_tolerance(double scale, int64_t longest_reduction, int chained) {
-  const double u = std::ldexp(1.0, -24);
-  const double n = static_cast<double>(longest_reduction);
-  return 2.0 * chained * (n * u / (1 - n * u)) * scale;
+  return 2.0 * chained * fp32_gamma(longest_reduction) * scale;
 }
+
+// Host computations in double (divergences, statistics, means) checked against a value computed
+// by hand or by NumPy/SciPy: each side rounds each elementary operation — +, −, ×, ÷, √, and the
+// libm functions exp, log, log2 (glibc: < 1 ulp) — with relative error at most 2u, u = 2^-53. A
+// result reached through `ops` such operations, whose intermediate values are at most `scale` in
+// magnitude and not cancelled (condition number O(1)), is off the exact value by at most
+// 2 · ops · u · scale to first order; two such evaluations (ours, the reference's) differ by at
+// most twice that. Where a subtraction of near-equal terms amplifies error, callers pass the
+// amplification in `scale` (e.g. the size of the terms rather than of their difference).
+
+/// u of IEEE double.
+constexpr double kF64Unit = 0x1p-53;
+/// u of IEEE single (float32).
+constexpr double kF32Unit = 0x1p-24;
+
+/// Two double evaluations of a quantity through at most `ops` rounded operations on values of
+/// magnitude ≤ `scale` agree within this (see above).
+constexpr double fp64_tolerance(double ops, double scale = 1.0) { return 4.0 * ops * kF64Unit * scale; }
+
+/// The same for float32 arithmetic (or float32 inputs rounded `ops` times).
+constexpr double fp32_tolerance(double ops, double scale = 1.0) { return 4.0 * ops * kF32Unit * scale; }
 
 /// Chained reductions per decoder layer as counted above (q/k/v, scores, weighted sum, o, router,
 /// expert up, expert down).
 constexpr int kReductionsPerLayer = 7;
+
+/// A network run in a low-precision dtype (bf16: 8 significand bits, f16: 11) against float32:
+/// LibTorch accumulates the products of a reduction in float32, so the dominant error is each
+/// op's output rounded to the dtype, a relative 2^-bits (half an ulp) at each of the `chained` ops
+/// in a row; to first order they add up. Entries of size ≤ `scale` then agree within
+///     chained · 2^-bits · scale   (plus the float32 reorder bound, orders of magnitude smaller).
+inline double low_precision_tolerance(double scale, int chained, int significand_bits) {
+  return chained * std::ldexp(1.0, -significand_bits) * scale;
+}
 
 /// Top-k ids (best first, [rows, k]) of two evaluations agree, except where the reference's logits
 /// ([rows, experts]) of the two ids that differ lie within `tol` of each other: there, a reordered

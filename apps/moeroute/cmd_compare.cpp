@@ -55,14 +55,17 @@ void add_compare_command(CLI::App& app) {
     CompareInput in = load_compare_input(args->input);
     for (const auto& [flag, fields] : args->flags->given) apply_compare_overrides(in, fields, "option " + flag);
     for (const auto& w : in.warnings) fmt::print(stderr, "moeroute: warning: {}\n", w);
+    report_on_stderr(in.run.generation);
     CompareRunOptions o;
     o.plots = !args->output.no_plots;
     o.plot_formats = args->output.formats;
     o.plot_vmax = args->output.vmax;
     const CompareResult r = run_compare(in, args->out, o);
     const auto& d = r.diff;
-    fmt::print("{} aligned steps ({}), template {}; mean {} {:.4f}\n", d.alignment.steps, to_string(in.align),
-               r.chat_template, to_string(d.metric), summarize_divergence(d.divergence).mean);
+    fmt::print("{} aligned steps ({}), template {}; mean {} {:.4g}, {} (mean {:.3g}, {}); top-k flip rate {:.4f}\n",
+               d.alignment.steps, to_string(in.align), r.chat_template, to_string(d.metric),
+               summarize_divergence(d.divergence).mean, r.floor_verdict, r.noise_floor.mean,
+               "two computation paths of the base run", r.agreement.flip_rate);
     fmt::print("wrote {} files to {}: {}\n", r.files.size(), args->out, fmt::join(r.files, ", "));
   });
 }

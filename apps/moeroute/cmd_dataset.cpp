@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "cli_checks.h"
 #include "commands.h"
 #include "dataset_options.h"
 #include "moeroute/dataset_report.h"
@@ -23,7 +24,7 @@ void add_dataset_command(CLI::App& app) {
   cmd->add_option("--template", a->chat_template,
                   "Chat template for conversation samples: raw, chatml, qwen3, qwen3-nothink, gpt-oss or a file")
       ->capture_default_str();
-  cmd->add_option("--show", a->show, "Samples to print")->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--show", a->show, "Samples to print")->check(non_negative_number())->capture_default_str();
   cmd->add_flag("--json", a->json, "Print JSON");
   cmd->callback([a] {
     DatasetReportOptions o;

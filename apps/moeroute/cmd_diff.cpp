@@ -3,6 +3,7 @@
 
 #include <memory>
 
+#include "cli_checks.h"
 #include "commands.h"
 #include "import_options.h"
 #include "output_options.h"
@@ -18,6 +19,7 @@ struct DiffArgs {
   int top_n = 10;
   int threads = 0;
   bool no_token_check = false;
+  bool force = false;
   int64_t max_matrix_steps = 20000;
   OutputArgs output;
   ImportArgs import;
@@ -43,7 +45,7 @@ void add_diff_command(CLI::App& app) {
       ->check(CLI::IsMember({"jsd", "kl", "tv", "hellinger"}))
       ->capture_default_str();
   cmd->add_option("--topn", args->top_n, "Experts per layer in expert_shifts_per_layer_topN.csv")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->capture_default_str();
   cmd->add_option("--align", args->align,
                   "How rows pair: steps = generation step s of each run (base vs variant prompt), tokens = the same "
@@ -55,8 +57,10 @@ void add_diff_command(CLI::App& app) {
                 "With --align tokens: pair rows by position without comparing token ids (traces without token ids)");
   cmd->add_option("--max-matrix-steps", args->max_matrix_steps,
                   "Write topk_jaccard.csv and its heatmap only up to this many aligned steps")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative_number())
       ->capture_default_str();
+  cmd->add_flag("--force", args->force,
+                "Compare traces recorded from different models (their model_id differs) anyway");
   add_output_options(cmd, args->output);
   cmd->add_option("--threads", args->threads, "Worker threads (0 = all cores)")->capture_default_str();
   add_import_options(cmd, args->import, "--input-format");
@@ -74,6 +78,7 @@ void add_diff_command(CLI::App& app) {
     o.align = parse_diff_align(args->align);
     o.check_tokens = !args->no_token_check;
     o.max_matrix_steps = args->max_matrix_steps;
+    o.force = args->force;
     const ImportOptions io = import_options(args->import);
     const RouterTrace base = read_trace(args->base, io);
     const RouterTrace var = read_trace(args->var, io);

@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "cli_checks.h"
 #include "commands.h"
 #include "moeroute/kde_pipeline.h"
 
@@ -44,7 +45,7 @@ void add_fit(CLI::App* kde) {
   cmd->add_option("--kernel", a->kernels, "Kernels, one variant each: gaussian, epanechnikov, tophat")
       ->delimiter(',')->check(CLI::IsMember({"gaussian", "epanechnikov", "tophat"}))->capture_default_str();
   cmd->add_option("--trim", a->trims, "Drop each row's K largest logits before fitting (one variant per K; 0 = none)")
-      ->delimiter(',')->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->delimiter(',')->check(non_negative_number())->capture_default_str();
   cmd->add_option("--threads", a->threads, "Layers fitted in parallel (0 = all cores)")->capture_default_str();
   cmd->callback([a] {
     KdeFitOptions o;
@@ -73,8 +74,8 @@ void add_pvalues(CLI::App* kde) {
                   "exact: direct sums; fast: binned with a bounded error; auto: exact when data × queries ≤ 1e6")
       ->check(CLI::IsMember({"auto", "exact", "fast"}))->capture_default_str();
   cmd->add_option("--tolerance", a->tolerance, "fast, Gaussian: bound on each p-value's absolute error")
-      ->check(CLI::Range(1e-14, 0.1))->capture_default_str();
-  cmd->add_option("--bins", a->bins, "P-value histogram bins over [0, 1]")->check(CLI::Range(1, 10000))->capture_default_str();
+      ->check(number_in(1e-14, 0.1))->capture_default_str();
+  cmd->add_option("--bins", a->bins, "P-value histogram bins over [0, 1]")->check(number_in(1, 10000))->capture_default_str();
   cmd->add_option("--plots", a->plots, "Plot stages: routing, experts, kde, pvalues (comma-separated), all or none")
       ->capture_default_str();
   cmd->add_option("--format", a->formats, "Plot formats")->check(CLI::IsMember({"png", "svg"}))->delimiter(',')

@@ -34,6 +34,7 @@ void add_record_command(CLI::App& app) {
   cmd->callback([args] {
     auto& opt = args->options;
     args->flags->apply(opt.run);
+    report_on_stderr(opt.run.generation);
     if (opt.prompt.empty() && opt.prompt_file.empty()) throw CLI::RequiredError("--prompt or --input");
     const auto t = record_to_file(opt, args->out);
     fmt::print("wrote {}: {} layers × {} positions ({} prompt + {} generated, {})\n", args->out, t.num_layers(),

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "cli_checks.h"
 #include "commands.h"
 #include "import_options.h"
 #include "moeroute/stats_output.h"
@@ -43,16 +44,16 @@ void add_stats_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--capacity-group", a->stats.capacity_group,
                   "Tokens per capacity group for the overflow measure (0 = each sequence is a group)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative_number())
       ->capture_default_str();
   cmd->add_option("--capacity-factors", a->stats.capacity_factors, "Capacity factors whose overflow is measured")
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("--position-window", a->stats.position_window, "Positions per window of the usage-over-position table")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->capture_default_str();
   cmd->add_option("--entropy-bins", a->stats.entropy_bins, "Bins of the entropy histograms")
-      ->check(CLI::Range(1, 10000))
+      ->check(number_in(1, 10000))
       ->capture_default_str();
   cmd->add_option("--rare-ratio", a->stats.rare_ratio, "Rare expert: utilisation below this × uniform")->capture_default_str();
   cmd->add_option("--dominant-ratio", a->stats.dominant_ratio, "Dominant expert: utilisation above this × uniform")
@@ -62,13 +63,13 @@ void add_stats_command(CLI::App& app) {
                   "Layer positions (0-based, row order) with a token → expert table (default: all)")
       ->delimiter(',');
   cmd->add_option("--max-token-table-mb", a->token_table_mb, "Drop the token → expert table beyond this size")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->capture_default_str();
   cmd->add_option("--top-n", a->stats.top_n, "Experts, tokens and pairs listed per layer")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->capture_default_str();
   cmd->add_option("--min-token-count", a->stats.min_token_count, "Occurrences a token needs to rank as specialised")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative_number())
       ->capture_default_str();
   cmd->add_flag("--no-verify", a->no_verify, "Do not hash dataset-trace shards against their index");
   cmd->callback([a] {

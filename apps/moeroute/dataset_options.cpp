@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli_checks.h"
+
 namespace moeroute::cli {
 
 void add_dataset_options(CLI::App* cmd, DatasetArgs& a) {
@@ -20,7 +22,7 @@ void add_dataset_options(CLI::App* cmd, DatasetArgs& a) {
       ->check(CLI::IsMember({"line", "paragraph"}))
       ->capture_default_str();
   cmd->add_option("--max-samples", a.max_samples, "Samples taken from each file, in file order (0 = all)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative_number())
       ->capture_default_str();
 }
 

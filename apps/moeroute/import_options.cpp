@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "cli_checks.h"
+
 namespace moeroute::cli {
 
 void add_import_options(CLI::App* cmd, ImportArgs& a, const std::string& format_flag) {
@@ -14,17 +16,17 @@ void add_import_options(CLI::App* cmd, ImportArgs& a, const std::string& format_
   cmd->add_option("--num-experts", a.num_experts,
                   "Experts per MoE layer; ids must be below it (default: recorded by the source, else the largest id "
                   "+ 1, reported)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number());
   cmd->add_flag("--skip-bad-lines", a.skip_bad_lines, "Skip malformed lines/records (counted and reported) instead of "
                                                       "stopping at the first");
   cmd->add_option("--layer-map", a.layer_map,
                   "Model layer of each source layer in order, e.g. 3-60 or 1,3,5: for sources that number MoE layers "
                   "(vLLM ≤ 0.2x) or pipeline-local layers (Megatron)");
   cmd->add_option("--top-k", a.top_k, "Experts per token, for sources that store no shape (SGLang routed_experts)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number());
   cmd->add_option("--num-layers", a.num_layers,
                   "Layers per token, for sources that store no shape (SGLang routed_experts: num_hidden_layers)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number());
 }
 
 ImportOptions import_options(const ImportArgs& a) {

@@ -1,6 +1,7 @@
 // Output options shared by the commands that write a diff (diff, compare).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,7 +13,7 @@ namespace moeroute::cli {
 
 struct OutputArgs {
   std::vector<std::string> formats{"png"};  // plot formats
-  double vmax = 0;                          // heatmap colour-scale top; 0 = the metric's range
+  std::optional<double> vmax;               // heatmap colour-scale top; unset = the data's largest value
   bool no_plots = false;
 };
 

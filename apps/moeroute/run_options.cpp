@@ -1,6 +1,10 @@
 #include "run_options.h"
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <memory>
 
 #include "moeroute/run_config.h"
 
@@ -72,6 +76,17 @@ nlohmann::json number_or_string(const std::string& text) {
   return text;
 }
 
+void report_on_stderr(GenerateOptions& generation) {
+  generation.warn = [](const std::string& w) { fmt::print(stderr, "moeroute: warning: {}\n", w); };
+  auto last = std::make_shared<double>(0.0);
+  generation.progress = [last](const GenerateProgress& p) {
+    if (p.seconds - *last < 5.0) return;  // a line every 5 s, not a flood
+    *last = p.seconds;
+    fmt::print(stderr, "moeroute: generating: {} of at most {} tokens, {:.1f} tokens/s, {:.0f} s\n", p.generated,
+               p.limit, static_cast<double>(p.generated) / p.seconds, p.seconds);
+  };
+}
+
 void RunFlags::apply(RunConfig& config) const {
   for (const auto& [flag, fields] : given) apply_run_fields(config, fields, "option " + flag);
 }
@@ -100,6 +115,9 @@ void add_generation_flags(CLI::App* cmd, const std::shared_ptr<RunFlags>& flags)
   add(cmd, flags, "--seed", "seed", number_or_string, "Sampling seed, 0 … 2^64−1");
   add_list(cmd, flags, "--stop-token", "stop_token_ids", number_or_string,
            "Extra token id that ends generation, repeatable");
+  cmd->add_flag_callback(
+      "--strict", [flags] { flags->given.push_back({"--strict", {{"strict_context", true}}}); },
+      "Refuse a prompt + --max-new-tokens longer than the model's context (default: a warning)");
 }
 
 void add_recording_flags(CLI::App* cmd, const std::shared_ptr<RunFlags>& flags) {
@@ -116,6 +134,8 @@ void add_chat_template_flag(CLI::App* cmd, const std::shared_ptr<RunFlags>& flag
   add(cmd, flags, "--chat-template", "chat_template", as_string,
       "Chat template: raw, chatml, qwen3, qwen3-nothink, gpt-oss or a template file (default: the model's own)",
       "--template");
+  add(cmd, flags, "--date", "date", as_string,
+      "gpt-oss template: the 'Current date:' it writes, YYYY-MM-DD (default: today's local date, recorded)");
 }
 
 }  // namespace moeroute::cli

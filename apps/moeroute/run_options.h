@@ -16,6 +16,7 @@ class App;
 
 namespace moeroute {
 struct RunConfig;
+struct GenerateOptions;
 }
 
 namespace moeroute::cli {
@@ -31,12 +32,16 @@ struct RunFlags {
 /// --model, --device-map (alias --device), --dtype, --experts, --threads, --gpu-memory,
 /// --routing-rule, --gate-pattern.
 void add_model_flags(CLI::App* cmd, const std::shared_ptr<RunFlags>& flags);
-/// --max-new-tokens, --temperature, --top-p, --seed, --stop-token.
+/// --max-new-tokens, --temperature, --top-p, --seed, --stop-token, --strict.
 void add_generation_flags(CLI::App* cmd, const std::shared_ptr<RunFlags>& flags);
 /// --top-k (alias --topk), --layers, --no-logits, --logits-dtype.
 void add_recording_flags(CLI::App* cmd, const std::shared_ptr<RunFlags>& flags);
-/// --chat-template (alias --template).
+/// --chat-template (alias --template), --date.
 void add_chat_template_flag(CLI::App* cmd, const std::shared_ptr<RunFlags>& flags);
+
+/// Warnings (context exceeded) and, every few seconds of a long generation, a progress line go to
+/// stderr.
+void report_on_stderr(GenerateOptions& generation);
 
 /// `text` as a JSON number when it reads as one, else as a string (the library then says what
 /// was expected).

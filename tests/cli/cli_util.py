@@ -1,4 +1,5 @@
 """Running the moeroute binary from the CLI tests."""
+import json
 import subprocess
 import tempfile
 from pathlib import Path
@@ -16,3 +17,12 @@ def assert_refused(test, binary, args, fragment):
         test.assertEqual(r.returncode, 2, r.stderr)
         test.assertIn(fragment, r.stderr)
         test.assertFalse(out.exists(), "no output may be left behind")
+
+
+def write_input(examples, tmp, **fields):
+    """examples/input.json with `fields` replaced, written to TMP/input.json; returns its path."""
+    data = json.loads((Path(examples) / "input.json").read_text())
+    data.update(fields)
+    path = Path(tmp) / "input.json"
+    path.write_text(json.dumps(data))
+    return path

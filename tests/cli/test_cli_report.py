@@ -17,6 +17,7 @@ import numpy as np
 from safetensors.numpy import save_file
 
 from cli_util import run as run_binary
+from fp_tolerance import F32_UNIT, fp64_tolerance, jsd_tolerance
 from reference import load, reference
 
 MOEROUTE = EXAMPLES = None
@@ -63,17 +64,21 @@ class ReportMatchesReference(unittest.TestCase):
         self.assertEqual(page["steps"], steps)
         self.assertEqual([l["name"] for l in data["model"]["layers"]], layers)
         ours = decode(page["divergence"])
-        # q16: within (hi − lo) / 131068 of moeroute's doubles, which agree with SciPy to ~1e-12.
-        bound = (page["divergence"]["hi"] - page["divergence"]["lo"]) / 131068 + 1e-9
-        self.assertLessEqual(np.abs(ours - jsd).max(), bound)
-        np.testing.assert_allclose(page["layer_mean"], jsd.mean(axis=1), rtol=0, atol=1e-12)
+        # q16: within (hi − lo) / 131068 of moeroute's doubles, which agree with SciPy within
+        # jsd_tolerance; the quantisation's own arithmetic adds a few roundings of values ≤ 1.
         E = bm["num_experts"]
+        bound = (page["divergence"]["hi"] - page["divergence"]["lo"]) / 131068 + jsd_tolerance(E) + fp64_tolerance(8)
+        self.assertLessEqual(np.abs(ours - jsd).max(), bound)
+        np.testing.assert_allclose(page["layer_mean"], jsd.mean(axis=1), rtol=0,
+                                   atol=jsd_tolerance(E) + fp64_tolerance(steps + 1))
         mb, mv = np.zeros((len(layers), E)), np.zeros((len(layers), E))
         for name, e, bmass, vmass, _, _ in shifts:
             mb[layers.index(name), e], mv[layers.index(name), e] = bmass, vmass
-        # f32 of sums of ≤ 40 probabilities (≤ 40): relative rounding 6e-8.
-        np.testing.assert_allclose(decode(page["base_mass"]), mb, rtol=1e-6, atol=1e-9)
-        np.testing.assert_allclose(decode(page["var_mass"]), mv, rtol=1e-6, atol=1e-9)
+        # f32 of sums of ≤ 40 probabilities (≤ 40): relative rounding u32, on top of the double
+        # sums' own disagreement (≤ 3·E operations per probability, 40 terms).
+        mass_tol = fp64_tolerance(3 * E + 40, 40)
+        np.testing.assert_allclose(decode(page["base_mass"]), mb, rtol=F32_UNIT, atol=mass_tol)
+        np.testing.assert_allclose(decode(page["var_mass"]), mv, rtol=F32_UNIT, atol=mass_tol)
         # Utilisation: counts of each expert among the top-k slots of the aligned rows.
         for run_arrays, meta, key in ((b, bm, "base"), (v, vm, "var")):
             start = meta["prompt_length"] - 1
@@ -87,7 +92,9 @@ class ReportMatchesReference(unittest.TestCase):
         np.testing.assert_array_equal(decode(run0["topk_ids"]), b["topk_ids"])
         np.testing.assert_array_equal(decode(run0["token_ids"]), b["token_ids"])
         g = run0["gate_weights"]
-        self.assertLessEqual(np.abs(decode(g) - b["gate_weights"]).max(), (g["hi"] - g["lo"]) / 131068 + 1e-7)
+        # Half a step, plus the double arithmetic of encoding and decoding weights ≤ 1.
+        self.assertLessEqual(np.abs(decode(g) - b["gate_weights"]).max(),
+                             (g["hi"] - g["lo"]) / 131068 + fp64_tolerance(8))
         self.assertEqual(decode(run0["segments"]).tolist(), [0] * bm["prompt_length"] + [1] * (bm["num_positions"] - bm["prompt_length"]))
 
 

@@ -104,7 +104,8 @@ TEST_CASE("tiny-gpt-oss: 40 cached decode steps past the sliding window equal fu
   const int64_t n = std::max<int64_t>(64, static_cast<int64_t>(prompt.size() + gen.generated_ids.size()));
   const int chained = 4 * test::kReductionsPerLayer;
   const double tol = test::fp32_reorder_tolerance(test::max_abs(forced.trace.router_logits), n, chained);
-  CHECK(max_diff(t.router_logits, forced.trace.router_logits) <= tol);
+  CHECK(test::within("tiny-gpt-oss: cached decode vs one forward, router logits",
+                     max_diff(t.router_logits, forced.trace.router_logits), tol));
   CHECK(test::topk_agree_outside_ties(t.topk_ids, forced.trace.topk_ids, forced.trace.router_logits, t.top_k,
                                       t.num_experts, tol));
   // Every step's logits from the cache equal a full forward over the same row.
@@ -116,7 +117,8 @@ TEST_CASE("tiny-gpt-oss: 40 cached decode steps past the sliding window equal fu
     const auto full = fresh->forward({{r}, {static_cast<int64_t>(r.size())}, true, {}}, nullptr).logits[0];
     INFO("step " << s);
     // The final logits add one more reduction (lm_head over the hidden size).
-    CHECK(max_diff(cached, full) <= test::fp32_reorder_tolerance(test::max_abs(full), n, chained + 1));
+    CHECK(test::within("tiny-gpt-oss: cached decode vs full re-run, logits", max_diff(cached, full),
+                       test::fp32_reorder_tolerance(test::max_abs(full), n, chained + 1)));
   }
 }
 
@@ -137,7 +139,8 @@ TEST_CASE("tiny-gpt-oss: a padded batch of two equals each row alone", "[gpt_oss
     const int64_t n = std::max<int64_t>(64, alone.trace.num_positions);
     const double tol =
         test::fp32_reorder_tolerance(test::max_abs(alone.trace.router_logits), n, 4 * test::kReductionsPerLayer);
-    CHECK(max_diff(both[static_cast<size_t>(r)].trace.router_logits, alone.trace.router_logits) <= tol);
+    CHECK(test::within("tiny-gpt-oss: padded batch vs alone, router logits",
+                       max_diff(both[static_cast<size_t>(r)].trace.router_logits, alone.trace.router_logits), tol));
   }
   // Stop tokens end one row early while the other goes on.
   opts.stop_token_ids = {both[0].generated_ids[3]};

@@ -5,6 +5,7 @@
 
 #include <map>
 
+#include "fp_tolerance.h"
 #include "hub/cache_layout.h"
 #include "hub/digest.h"
 #include "hub/file_selection.h"
@@ -218,8 +219,11 @@ TEST_CASE("progress: sizes, durations, rate over a window and ETA", "[hub]") {
   CHECK_FALSE(m.eta(0));
   m.received(0, 0);
   m.received(2, 200'000);  // 100 kB/s
-  CHECK(m.rate(2) == Approx(100'000).epsilon(1e-6));
-  CHECK(*m.eta(2) == Approx(7.0).epsilon(1e-6));  // 700 kB left
+  // The first sample sits 1e-9 s before the first call (progress.cpp), so the rate is
+  // 200 kB / (2 s + 1e-9 s); a rate and an ETA are then a few correctly rounded operations.
+  const double rate = 200'000 / (2 + 1e-9);
+  CHECK(m.rate(2) == Approx(rate).epsilon(0).margin(moeroute::test::fp64_tolerance(4, 100'000)));
+  CHECK(*m.eta(2) == Approx(700'000 / rate).epsilon(0).margin(moeroute::test::fp64_tolerance(6, 7)));  // 700 kB left
   CHECK(m.line(2, 1, 3, 0) == " 30% 300.0 kB / 1.00 MB  100.0 kB/s  ETA 7s  1/3 files");
   CHECK(m.line(2, 1, 3, 10).rfind("[###.......]  30%", 0) == 0);
   // Only the last 10 s count: a stall lowers the rate, then a burst raises it.

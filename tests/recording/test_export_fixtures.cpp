@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "fp_tolerance.h"
 #include "moeroute/error.h"
 #include "moeroute/generate.h"
 #include "moeroute/model_registry.h"
@@ -73,6 +74,21 @@ Agreement check_against_transformers(const std::string& name) {
   REQUIRE(tr.has_router_logits());
   REQUIRE(tr.num_layers() == static_cast<int>(side["moe_layers"].size()));
 
+  // Our LibTorch runs the traced graph, transformers ran it eagerly (another torch, other kernels):
+  // the fp32 reorder bound of tests/fp_tolerance.h over the export's layers, hidden size or row
+  // length as the longest reduction. Softmax moves a weight by at most ½ of the largest logit
+  // change (its Jacobian's rows sum to ≤ 2w(1 − w) in absolute value), plus its own rounding.
+  std::vector<float> all_z;
+  for (const auto& layer : side["moe_layers"]) {
+    const auto z = tensor<float>(ref, fmt::format("router_logits.{}", layer.get<int>()), Dtype::F32, {T, E});
+    all_z.insert(all_z.end(), z.begin(), z.end());
+  }
+  const int layers = side["num_layers"].get<int>();
+  const int64_t n = std::max<int64_t>(side["hidden_size"].get<int64_t>(), T);
+  const double tol = test::fp32_reorder_tolerance(test::max_abs(all_z), n, layers * test::kReductionsPerLayer);
+  const double weight_tol = tol / 2 + test::fp32_tolerance(E + K + 4);
+  const double logit_tol = test::fp32_reorder_tolerance(test::max_abs(logits), n, layers * test::kReductionsPerLayer + 1);
+
   Agreement a;
   for (int l = 0; l < tr.num_layers(); ++l) {
     const int layer = side["moe_layers"][l].get<int>();
@@ -88,13 +104,12 @@ Agreement check_against_transformers(const std::string& name) {
         a.router_logits = std::max(a.router_logits, double(std::abs(tr.router_logits_at(l, t)[e] - zt[e])));
       const int32_t* got = tr.topk_ids_at(l, t);
       const int64_t* want = ref_ids.data() + t * K;
-      CHECK(std::set<int64_t>(got, got + K) == std::set<int64_t>(want, want + K));
+      // Another set or order only where the two logits it swaps tie within 2 · tol.
       bool same_order = true;
       for (int i = 0; i < K; ++i) {
-        // transformers ranks best first too; another order is allowed only on an exact tie.
         if (got[i] != want[i]) {
           same_order = false;
-          CHECK(zt[got[i]] == zt[want[i]]);
+          CHECK(std::abs(double(zt[got[i]]) - zt[want[i]]) <= 2 * tol);
         }
         // Weights compared by expert id, so a tie-order difference does not matter.
         const auto j = std::find(want, want + K, int64_t{got[i]}) - want;
@@ -107,8 +122,8 @@ Agreement check_against_transformers(const std::string& name) {
       CHECK(std::set<int64_t>(host.ids.begin(), host.ids.end()) == std::set<int64_t>(want, want + K));
     }
   }
-  CHECK(a.router_logits <= 1e-5);
-  CHECK(a.gate_weights <= 1e-5);
+  CHECK(test::within(name + ": router logits vs transformers", a.router_logits, tol));
+  CHECK(test::within(name + ": gate weights vs transformers", a.gate_weights, weight_tol));
 
   // Final logits: CausalLM::forward returns the next-token logits after a row's last token, so
   // position t is the last of the prefix ids[0..t] (causal attention: the same computation).
@@ -119,7 +134,7 @@ Agreement check_against_transformers(const std::string& name) {
     for (int64_t v = 0; v < V; ++v)
       a.final_logits = std::max(a.final_logits, double(std::abs(out[0][v] - logits[t * V + v])));
   }
-  CHECK(a.final_logits <= 1e-4);
+  CHECK(test::within(name + ": final logits vs transformers", a.final_logits, logit_tol));
   fmt::print("{}: max |Δ| router logits {:.3g}, gate weights {:.3g}, final logits {:.3g}; tie-order differences {}\n",
              name, a.router_logits, a.gate_weights, a.final_logits, a.order_differences);
   return a;

@@ -10,6 +10,7 @@
 
 #include <torch/script.h>
 
+#include "fp_tolerance.h"
 #include "moeroute/error.h"
 #include "moeroute/generate.h"
 #include "moeroute/model_registry.h"
@@ -34,19 +35,20 @@ GenerateOptions greedy(int n) {
   return o;
 }
 
-// Fraction of (layer, position) whose top-k id lists agree, and the largest logit difference.
-std::pair<double, double> compare(const RouterTrace& a, int64_t a0, const RouterTrace& b, int64_t b0, int64_t n) {
-  int64_t same = 0, total = 0;
+// Two fp32 evaluations of the same tokens by different computations (step by step vs one forward,
+// a padded batch vs a row alone) agree within the reorder bound of tests/fp_tolerance.h:
+// builtin:tiny-moe has 4 layers, hidden size 64 (the longest reduction unless the row is longer);
+// top-k ids may differ only where two logits tie within that bound.
+void check_same_routing(const RouterTrace& a, const RouterTrace& b, const std::string& what) {
+  REQUIRE(a.num_positions == b.num_positions);
+  REQUIRE(a.router_logits.size() == b.router_logits.size());
+  const double tol = test::fp32_reorder_tolerance(test::max_abs(b.router_logits), std::max<int64_t>(64, a.num_positions),
+                                                  4 * test::kReductionsPerLayer);
   double diff = 0;
-  for (int l = 0; l < a.num_layers(); ++l) {
-    for (int64_t p = 0; p < n; ++p) {
-      same += std::equal(a.topk_ids_at(l, a0 + p), a.topk_ids_at(l, a0 + p) + a.top_k, b.topk_ids_at(l, b0 + p));
-      ++total;
-      for (int e = 0; e < a.num_experts; ++e)
-        diff = std::max(diff, double(std::abs(a.router_logits_at(l, a0 + p)[e] - b.router_logits_at(l, b0 + p)[e])));
-    }
-  }
-  return {double(same) / double(total), diff};
+  for (size_t i = 0; i < a.router_logits.size(); ++i)
+    diff = std::max(diff, double(std::abs(a.router_logits[i] - b.router_logits[i])));
+  CHECK(test::within(what, diff, tol));
+  CHECK(test::topk_agree_outside_ties(a.topk_ids, b.topk_ids, b.router_logits, a.top_k, a.num_experts, tol));
 }
 
 }  // namespace
@@ -101,10 +103,7 @@ TEST_CASE("generation traces cover every token; step t is position prompt_length
   }
   // One teacher-forced pass over the same tokens routes every position the same way.
   const auto tf = score(tiny(), prompt, gen.generated_ids);
-  REQUIRE(tf.trace.num_positions == t.num_positions);
-  const auto [agree, diff] = compare(t, 0, tf.trace, 0, t.num_positions);
-  CHECK(agree >= 0.99);
-  CHECK(diff < 1e-3);
+  check_same_routing(t, tf.trace, "tiny-moe: generated vs teacher-forced router logits");
 }
 
 TEST_CASE("different prompts route differently", "[builtin]") {
@@ -130,9 +129,9 @@ TEST_CASE("a padded batch of two equals two single runs", "[builtin]") {
   const auto v1 = generate(tiny(), {var}, greedy(6))[0];
   CHECK(pair.base.generated_ids == b1.generated_ids);
   CHECK(pair.var.generated_ids == v1.generated_ids);
-  const auto [agree, diff] = compare(pair.var.trace, 0, v1.trace, 0, v1.trace.num_positions);
-  CHECK(agree >= 0.99);
-  CHECK(diff < 1e-3);
+  // base as generated in the batch vs alone; var as measured (one forward) vs generated alone.
+  check_same_routing(pair.base_decoded, b1.trace, "tiny-moe: padded batch vs alone, router logits");
+  check_same_routing(pair.var.trace, v1.trace, "tiny-moe: scored vs generated alone, router logits");
   CHECK(pair.var.trace.meta.extra.at("alignment") == "free");
 }
 
@@ -225,7 +224,8 @@ TEST_CASE("bad model input is refused before any work", "[builtin][errors]") {
     o.device_map = DeviceMap::parse("auto");
     CHECK(load_model("builtin:tiny-moe", o)->info().device == "cpu");
   }
-  CHECK_THROWS_WITH(generate(tiny(), {encode("x")}, greedy(0)), Catch::Contains("max_new_tokens must be ≥ 1"));
+  CHECK_THROWS_WITH(generate(tiny(), {encode("x")}, greedy(0)), Catch::Contains("max_new_tokens must be in [1, 1000000], got 0"));
+  CHECK_THROWS_WITH(generate(tiny(), {encode("x")}, greedy(100000000)), Catch::Contains("got 100000000"));
   RecorderOptions r;
   r.top_k = 17;
   CHECK_THROWS_WITH(generate(tiny(), {encode("x")}, greedy(2), r), Catch::Contains("larger than the model's 16 experts"));

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "fp_tolerance.h"
 #include "moeroute/generate.h"
 #include "moeroute/model_registry.h"
 #include "moeroute/torch/torch_info.h"
@@ -22,20 +23,18 @@ std::unique_ptr<CausalLM> tiny_on(const std::string& device) {
   return load_model("builtin:tiny-moe", o);
 }
 
+// CUDA and CPU kernels sum in other orders: the fp32 reorder bound of tests/fp_tolerance.h
+// (builtin:tiny-moe: 4 layers, hidden size 64), top-k ids equal except at ties within it.
 void check_close(const RouterTrace& cpu, const RouterTrace& gpu) {
   REQUIRE(cpu.num_positions == gpu.num_positions);
   REQUIRE(cpu.num_layers() == gpu.num_layers());
-  int64_t same = 0, total = 0;
+  const double tol = test::fp32_reorder_tolerance(test::max_abs(cpu.router_logits),
+                                                  std::max<int64_t>(64, cpu.num_positions), 4 * test::kReductionsPerLayer);
   double diff = 0;
-  for (int l = 0; l < cpu.num_layers(); ++l)
-    for (int64_t p = 0; p < cpu.num_positions; ++p) {
-      same += std::equal(cpu.topk_ids_at(l, p), cpu.topk_ids_at(l, p) + cpu.top_k, gpu.topk_ids_at(l, p));
-      ++total;
-      for (int e = 0; e < cpu.num_experts; ++e)
-        diff = std::max(diff, double(std::abs(cpu.router_logits_at(l, p)[e] - gpu.router_logits_at(l, p)[e])));
-    }
-  CHECK(double(same) / double(total) >= 0.99);
-  CHECK(diff < 1e-3);
+  for (size_t i = 0; i < cpu.router_logits.size(); ++i)
+    diff = std::max(diff, double(std::abs(cpu.router_logits[i] - gpu.router_logits[i])));
+  CHECK(test::within("tiny-moe: CUDA vs CPU router logits", diff, tol));
+  CHECK(test::topk_agree_outside_ties(gpu.topk_ids, cpu.topk_ids, cpu.router_logits, cpu.top_k, cpu.num_experts, tol));
 }
 
 }  // namespace

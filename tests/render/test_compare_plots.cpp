@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "fp_tolerance.h"
 #include "moeroute/compare_plots.h"
 #include "moeroute/error.h"
 #include "render_test_util.h"
@@ -17,6 +18,8 @@ using render_test::ScratchDir;
 namespace {
 
 const double kNaN = std::nan("");
+// Layout coordinates: ≤ 32 double operations on values ≤ 4096 px (as in test_plot.cpp).
+constexpr double kPx = test::fp64_tolerance(32, 4096);
 
 std::vector<std::string> gate_names(int n) {
   std::vector<std::string> names;
@@ -33,7 +36,7 @@ std::string slurp(const std::filesystem::path& p) {
 
 }  // namespace
 
-TEST_CASE("jsd_heatmap colours each layer × step cell by its JSD on [0, 1]", "[compare_plots]") {
+TEST_CASE("jsd_heatmap colours each layer × step cell on a scale from 0 to the data's maximum", "[compare_plots]") {
   ScratchDir dir;
   // 3 layers × 4 steps; row 0 is the first layer given and is drawn on top.
   const std::vector<double> jsd = {0.0, 0.25, 0.5, 0.75,  //
@@ -56,9 +59,35 @@ TEST_CASE("jsd_heatmap colours each layer × step cell by its JSD on [0, 1]", "[
       const std::string want = std::isnan(v) ? "#808080" : viridis.at(v);
       CHECK(png.hex_at(l.x(5 + step), l.y(layer), 2) == want);  // columns are numbered from first_step
     }
-  // Colorbar spans [0, 1] whatever the data.
-  CHECK(l.colorbar_value(0) == Approx(l.colorbar.y + l.colorbar.h));
-  CHECK(l.colorbar_value(1) == Approx(l.colorbar.y));
+  // The colour bar spans [0, max] (here 1) and says so.
+  CHECK(l.colorbar_value(0) == Approx(l.colorbar.y + l.colorbar.h).epsilon(0).margin(kPx));
+  CHECK(l.colorbar_value(1) == Approx(l.colorbar.y).epsilon(0).margin(kPx));
+  jsd_heatmap(jsd, names, dir.path() / "h.svg", o);
+  CHECK(slurp(dir.path() / "h.svg").find(">JSD (bits), scale 0 to max 1</text>") != std::string::npos);
+}
+
+TEST_CASE("the heatmap's scale follows small data, and identical runs say so", "[compare_plots]") {
+  ScratchDir dir;
+  const auto names = gate_names(2);
+  // The README demo's magnitudes: a mean JSD of 0.007 must not be a uniform dark field.
+  const std::vector<double> small = {0.0, 0.007, 0.014, 0.0035};
+  JsdPlotOptions o;
+  o.scale = 1;
+  jsd_heatmap(small, names, dir.path() / "s.png", o);
+  const plot::AxesLayout l = jsd_heatmap_figure(small, names, o).layout();
+  const Png png(dir.path() / "s.png");
+  CHECK(png.hex_at(l.x(0), l.y(0), 1) == "#440154");  // 0
+  CHECK(png.hex_at(l.x(0), l.y(1), 1) == "#fde725");  // 0.014, the maximum: the top colour
+  CHECK(png.hex_at(l.x(1), l.y(0), 1) == "#21918c");  // 0.007 = half the maximum
+  CHECK(l.colorbar_value(0.014) == Approx(l.colorbar.y).epsilon(0).margin(kPx));
+  jsd_heatmap(small, names, dir.path() / "s.svg", o);
+  CHECK(slurp(dir.path() / "s.svg").find(">JSD (bits), scale 0 to max 0.014</text>") != std::string::npos);
+  // All zero (identical prompts): the bottom colour on a [0, 1] scale, said on the bar.
+  const std::vector<double> zero(4, 0.0);
+  jsd_heatmap(zero, names, dir.path() / "z.svg", o);
+  CHECK(slurp(dir.path() / "z.svg").find(">JSD (bits), all values 0</text>") != std::string::npos);
+  const plot::AxesLayout z = jsd_heatmap_figure(zero, names, o).layout();
+  CHECK(z.colorbar_value(1) == Approx(z.colorbar.y).epsilon(0).margin(kPx));
 }
 
 TEST_CASE("jsd_heatmap vmax rescales the colours and SVG names everything", "[compare_plots]") {
@@ -66,19 +95,20 @@ TEST_CASE("jsd_heatmap vmax rescales the colours and SVG names everything", "[co
   const std::vector<double> jsd = {0.25, 0.5};
   const std::vector<std::string> names = {"model.layers.10.mlp.gate", "model.layers.2.mlp.gate"};
   JsdPlotOptions o;
-  o.vmax = 0.5;
+  o.vmax = 1.0;  // fixed, above the data's maximum 0.5
   o.scale = 1;
   jsd_heatmap(jsd, names, dir.path() / "h.png", o);
   const plot::AxesLayout l = jsd_heatmap_figure(jsd, names, o).layout();
   const Png png(dir.path() / "h.png");
   CHECK(png.width() == 720);
-  CHECK(png.hex_at(l.x(0), l.y(0), 1) == "#21918c");  // 0.25 of 0.5 = the middle
-  CHECK(png.hex_at(l.x(0), l.y(1), 1) == "#fde725");  // 0.5 = the top
+  CHECK(png.hex_at(l.x(0), l.y(0), 1) == "#3b528b");  // 0.25 of 1
+  CHECK(png.hex_at(l.x(0), l.y(1), 1) == "#21918c");  // 0.5 of 1 = the middle, not the top
 
   jsd_heatmap(jsd, names, dir.path() / "h.svg", o);
   const std::string svg = slurp(dir.path() / "h.svg");
   CHECK(render_test::xml_problem(svg).empty());
-  for (const char* text : {">JSD (bits)</text>", ">Generation step</text>", ">Layer (model.layers.*.mlp.gate)</text>",
+  for (const char* text : {">JSD (bits), fixed scale 0 to 1</text>", ">Generation step</text>",
+                           ">Layer (model.layers.*.mlp.gate)</text>",
                            ">10</text>", ">2</text>"})
     CHECK(svg.find(text) != std::string::npos);
   // Rows keep the given order: "10" (row 0) above "2".
@@ -118,7 +148,7 @@ TEST_CASE("jsd_layer_mean draws one bar per layer at its mean JSD", "[compare_pl
   // A fixed vmax fixes the y axis.
   o.vmax = 1;
   const plot::AxesLayout fixed = jsd_layer_mean_figure(jsd, names, o).layout();
-  CHECK(fixed.y(1) == Approx(fixed.plot.y));
+  CHECK(fixed.y(1) == Approx(fixed.plot.y).epsilon(0).margin(kPx));
 }
 
 TEST_CASE("layer names are shortened to the part that differs", "[compare_plots]") {

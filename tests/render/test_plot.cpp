@@ -6,6 +6,7 @@
 #include <fstream>
 #include <regex>
 
+#include "fp_tolerance.h"
 #include "moeroute/error.h"
 #include "moeroute/plot.h"
 #include "render_test_util.h"
@@ -15,6 +16,12 @@ using namespace moeroute::plot;
 using render_test::colour_distance;
 using render_test::Png;
 using render_test::ScratchDir;
+
+namespace {
+// Layout coordinates are doubles computed through at most ~32 operations (margins, text extents,
+// scale factors) on values ≤ 4096 px: equal positions reached by two paths agree within this.
+constexpr double kPx = moeroute::test::fp64_tolerance(32, 4096);
+}  // namespace
 
 namespace {
 
@@ -69,10 +76,11 @@ TEST_CASE("hex colours and the series cycle", "[plot][colormap]") {
 
 TEST_CASE("nice ticks use 1-2-5 steps", "[plot][ticks]") {
   CHECK(nice_ticks(0, 1, 6) == std::vector<double>{0, 0.2, 0.4, 0.6000000000000001, 0.8, 1});
-  CHECK(nice_step(0, 1, 11) == Approx(0.1));
+  // A step is m · 10^k through pow: within a few roundings of its value.
+  CHECK(nice_step(0, 1, 11) == Approx(0.1).epsilon(0).margin(moeroute::test::fp64_tolerance(4, 0.1)));
   CHECK(nice_ticks(-0.5, 127.5, 10) == std::vector<double>{0, 20, 40, 60, 80, 100, 120});
-  CHECK(nice_step(0, 1e6, 5) == Approx(5e5));
-  CHECK(nice_step(0.013, 0.087, 5) == Approx(0.02));
+  CHECK(nice_step(0, 1e6, 5) == Approx(5e5).epsilon(0).margin(moeroute::test::fp64_tolerance(4, 5e5)));
+  CHECK(nice_step(0.013, 0.087, 5) == Approx(0.02).epsilon(0).margin(moeroute::test::fp64_tolerance(4, 0.02)));
   CHECK(nice_ticks(-1, 1, 5) == std::vector<double>{-1, -0.5, 0, 0.5, 1});
 
   // Property over many ranges: step is {1,2,5}·10^k, fits max_ticks, and the next smaller
@@ -83,8 +91,12 @@ TEST_CASE("nice ticks use 1-2-5 steps", "[plot][ticks]") {
     const double lo = u(rng) * std::pow(10, u(rng)), hi = lo + std::pow(10, u(rng));
     const int max_ticks = 2 + trial % 10;
     const double step = nice_step(lo, hi, max_ticks);
+    // The 1e-9 slacks mirror the implementation's own (ticks.cpp kSlack: relative to the range,
+    // far above the few-ulp rounding of log10/pow and far below any tick spacing). The mantissa
+    // of m · 10^k recovered by log10 and pow is m within a few roundings.
     const double mantissa = step / std::pow(10, std::floor(std::log10(step) + 1e-9));
-    CHECK((std::abs(mantissa - 1) < 1e-6 || std::abs(mantissa - 2) < 1e-6 || std::abs(mantissa - 5) < 1e-6));
+    const double m_tol = moeroute::test::fp64_tolerance(8, 5);
+    CHECK((std::abs(mantissa - 1) < m_tol || std::abs(mantissa - 2) < m_tol || std::abs(mantissa - 5) < m_tol));
     const auto ticks = nice_ticks(lo, hi, max_ticks);
     CHECK(static_cast<int>(ticks.size()) <= max_ticks);
     const double smaller = mantissa < 1.5 ? step / 2 : mantissa < 3 ? step / 2 : step * 2 / 5;
@@ -106,6 +118,18 @@ TEST_CASE("tick labels carry just enough decimals", "[plot][ticks]") {
   CHECK(format_tick(0.75, 0.25) == "0.75");
   CHECK(format_tick(1.5e6, 5e5) == "1.5e+06");
   CHECK(format_tick(0.00012, 0.00002) == "1.2e-04");
+}
+
+TEST_CASE("one axis's tick labels share one format", "[plot][ticks]") {
+  // Tiny values (a noise floor, rounding residue): one exponent for the axis, so "1e-14" never
+  // stands beside "1.5e-14" and zero is not "0.000000000000000".
+  CHECK(format_ticks({0, 5e-15, 1e-14, 1.5e-14}, 5e-15) ==
+        std::vector<std::string>{"0", "0.5e-14", "1.0e-14", "1.5e-14"});
+  CHECK(format_ticks({0, 2e-5, 4e-5, 6e-5}, 2e-5) == std::vector<std::string>{"0", "2e-05", "4e-05", "6e-05"});
+  CHECK(format_ticks({-1e6, 0, 1e6, 2e6}, 1e6) == std::vector<std::string>{"\u22121e+06", "0", "1e+06", "2e+06"});
+  // Fixed point as before: the decimals the step needs, for every label.
+  CHECK(format_ticks({0, 0.25, 0.5}, 0.25) == std::vector<std::string>{"0.00", "0.25", "0.50"});
+  CHECK(format_ticks({0, 0.002, 0.004}, 0.002) == std::vector<std::string>{"0.000", "0.002", "0.004"});
 }
 
 TEST_CASE("category labels are thinned by 1-2-5 strides", "[plot][ticks]") {
@@ -131,7 +155,7 @@ TEST_CASE("histograms bin like numpy.histogram", "[plot][histogram]") {
   h = bin_histogram(s);
   CHECK(h.heights == std::vector<double>{4, 4, 1, 0, 1});
   REQUIRE(h.edges.size() == 6);
-  CHECK(h.edges[1] == Approx(2.2));
+  CHECK(h.edges[1] == Approx(2.2).epsilon(0).margin(moeroute::test::fp64_tolerance(4, 9)));  // lo + i · width
 
   // numpy.histogram(x, bins=4, range=(1, 5), density=True) → [0.25, 0.5, 0.125, 0.125]
   s.bins = 4;
@@ -194,14 +218,14 @@ TEST_CASE("a heatmap cell shows the colormap colour of its value", "[plot][heatm
   // below it in the NaN grey.
   REQUIRE(l.colorbar.w > 0);
   CHECK(l.colorbar.x > l.plot.x + l.plot.w);
-  CHECK(l.colorbar.y == Approx(l.plot.y));
+  CHECK(l.colorbar.y == Approx(l.plot.y).epsilon(0).margin(kPx));
   const double cx = l.colorbar.x + l.colorbar.w / 2;
   CHECK(colour_distance(png.hex_at(cx, l.colorbar.y + l.colorbar.h - 1, scale), "#440154") <= 3);
   CHECK(colour_distance(png.hex_at(cx, l.colorbar.y + 0.5, scale), "#fde725") <= 3);
   CHECK(colour_distance(png.hex_at(cx, l.colorbar_value(0.5), scale), "#21918c") <= 3);
   REQUIRE(l.nan_swatch.w > 0);
   CHECK(png.hex_at(l.nan_swatch.x + l.nan_swatch.w / 2, l.nan_swatch.y + l.nan_swatch.h / 2, scale) == "#808080");
-  CHECK(l.nan_swatch.y + l.nan_swatch.h == Approx(l.plot.y + l.plot.h));
+  CHECK(l.nan_swatch.y + l.nan_swatch.h == Approx(l.plot.y + l.plot.h).epsilon(0).margin(kPx));
 }
 
 TEST_CASE("heatmap colour range defaults to the data and clamps outside values", "[plot][heatmap]") {
@@ -253,7 +277,7 @@ TEST_CASE("bar heights are proportional to the values", "[plot][bars]") {
   CHECK(std::abs((l.y(0) - l.y(4)) * scale - h4) <= 2);
   CHECK(bar_pixels(3) == 0);  // NaN: no bar
   // Baseline at 0 (no padding below), headroom above the tallest bar.
-  CHECK(l.y(0) == Approx(l.plot.y + l.plot.h));
+  CHECK(l.y(0) == Approx(l.plot.y + l.plot.h).epsilon(0).margin(kPx));
   CHECK(l.y(4) > l.plot.y);
 }
 
@@ -430,8 +454,8 @@ TEST_CASE("small multiples: 256 axes, compact spacing, a figure title and key", 
     return fig.layout().plot.y;
   };
   // The title band is 34 px and the key band 22 px; compact axes save padding and title size.
-  CHECK(top_of_plot(true, false, false) - top_of_plot(false, false, false) == Approx(34));
-  CHECK(top_of_plot(true, true, false) - top_of_plot(true, false, false) == Approx(22));
+  CHECK(top_of_plot(true, false, false) - top_of_plot(false, false, false) == Approx(34).epsilon(0).margin(kPx));
+  CHECK(top_of_plot(true, true, false) - top_of_plot(true, false, false) == Approx(22).epsilon(0).margin(kPx));
   CHECK(top_of_plot(false, false, true) < top_of_plot(false, false, false) - 8);
   // The key's line swatch is drawn in the series colour in the key band.
   Figure fig(400, 300);

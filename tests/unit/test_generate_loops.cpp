@@ -85,6 +85,26 @@ TEST_CASE("the pair: free generates both, teacher-forced scores var on base's to
   CHECK(tf.var.trace.meta.extra.at("alignment") == "teacher-forced");
 }
 
+TEST_CASE("the pair measures both runs by one forward each over prompt + continuation", "[generate]") {
+  for (const PairAlignment align : {PairAlignment::Free, PairAlignment::TeacherForced}) {
+    FakeModel m(true);
+    const auto r = run_pair(m, {1, 2}, {1, 2}, align, greedy(3));
+    // Generation: 3 steps + the last token's routing; then one scoring forward per run.
+    CHECK(m.forwards == 4 + 2);
+    CHECK(r.base.trace.meta.extra.at("routing_measured") == "one forward over prompt + continuation");
+    CHECK(r.var.trace.meta.extra.at("routing_measured") == "one forward over prompt + continuation");
+    CHECK(r.base.stop_reason == "max_new_tokens");  // the generation's, not "teacher_forced"
+    CHECK(r.base.trace.meta.extra.at("mode") == "generate");
+    CHECK(r.base.trace.meta.extra.at("max_new_tokens") == "3");
+    // The step-by-step routing is kept as the second computation path.
+    CHECK(r.base_decoded.token_ids == r.base.trace.token_ids);
+    CHECK(r.base_decoded.meta.extra.count("routing_measured") == 0);
+    // Identical prompts: identical traces.
+    CHECK(r.base.trace.topk_ids == r.var.trace.topk_ids);
+    CHECK(r.base.trace.token_ids == r.var.trace.token_ids);
+  }
+}
+
 TEST_CASE("bad requests are refused before any forward", "[generate]") {
   FakeModel m(true);
   CHECK_THROWS_AS(generate(m, {}, greedy(2)), InputError);

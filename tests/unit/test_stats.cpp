@@ -8,6 +8,7 @@
 
 #include "analysis/stats/entropy_kernel.h"
 #include "dataset_fixtures.h"
+#include "fp_tolerance.h"
 #include "moeroute/error.h"
 #include "moeroute/stats.h"
 #include "moeroute/stats_output.h"
@@ -18,9 +19,18 @@ using Catch::Detail::Approx;
 
 namespace {
 
-// Tolerance for entropies: per-token values carry float32 exp/log (≤ 2 ulp each) summed over at
-// most a few hundred terms in double, an absolute error below 1e-6 bits; 1e-5 leaves margin.
-constexpr double kEntropyTol = 1e-5;
+using test::fp64_tolerance;
+
+// Tolerance for a per-token entropy over E experts, in bits. The kernel's float32 exp and log are
+// within 2 ulp = 2^-22 relative (checked below); with p_i = e_i / Z, H = ln Z − Σ p_i d_i (nats),
+// a relative error ε in each e_i moves H by at most ε · Σ p_i |d_i − H + 1| ≤ ε (ln E + E/e + 1)
+// (p·|ln p| ≤ 1/e), and ln Z's own rounding adds ε. Means and standard deviations of values that
+// are each within this stay within it.
+double entropy_tolerance(int experts) {
+  const double eps = std::ldexp(1.0, -22);
+  return eps * (std::log(static_cast<double>(experts)) + experts / std::exp(1.0) + 2) / std::log(2.0);
+}
+const double kEntropyTol = entropy_tolerance(4);  // the worked example's 4 experts
 
 // Two layers, 4 experts, top-2, one sequence of 4 tokens (the worked example in docs/metrics.md).
 RouterTrace worked_example() {
@@ -91,12 +101,14 @@ TEST_CASE("Counts, utilisation, load balance and capacity overflow by hand", "[s
   CHECK(l.experts[3].top1_count == 1);
   CHECK(l.experts[0].utilisation == 0.5);
   CHECK(l.experts[0].token_fraction == 1.0);
-  CHECK(l.experts[0].weight_sum == Approx(2.65).epsilon(1e-7));  // float32 weights, 2^-40 rounding
-  CHECK(l.experts[1].mean_weight == Approx(0.125).epsilon(1e-7));
-  CHECK(l.cv == Approx(std::sqrt(1.5) / 2));
+  // 0.75 + 0.5 + 1 + 0.4f: only 0.4f is inexact (≤ 0.4·u32), and each of the 4 values is rounded
+  // to a multiple of 2^-40 (≤ 2^-41 each) before the exact integer sum.
+  CHECK(l.experts[0].weight_sum == Approx(2.65).epsilon(0).margin(0.4 * test::kF32Unit + 4 * std::ldexp(1.0, -41)));
+  CHECK(l.experts[1].mean_weight == 0.125);  // (0.25 + 0) / 2: every step exact
+  CHECK(l.cv == Approx(std::sqrt(1.5) / 2).epsilon(0).margin(fp64_tolerance(8)));  // from integer counts: a few ops
   CHECK(l.max_over_mean == 2.0);
   CHECK(l.min_over_mean == 0.5);
-  CHECK(l.gini == Approx(0.3125));
+  CHECK(l.gini == Approx(0.3125).epsilon(0).margin(fp64_tolerance(2)));  // an integer ratio, 5/16
   CHECK(l.dominant == std::vector<int>{0});
   CHECK(l.dead.empty());
   CHECK(r.layer_stats[1].experts[3].count == 2);
@@ -125,29 +137,33 @@ TEST_CASE("Router entropy over the full softmax and over the top-k weights, in b
   REQUIRE(l.has_entropy_full);
   // Tokens: uniform (2 bits), softmax [3,1,1,1]/6 (0.5 + 0.5·log2 6), one logit 100 above (≈ 0), uniform.
   const double h1 = 0.5 + 0.5 * std::log2(6.0);
-  CHECK(l.entropy_full.mean == Approx((4 + h1) / 4).margin(kEntropyTol));
-  CHECK(l.entropy_full.max == Approx(2).margin(kEntropyTol));
-  CHECK(l.entropy_full.min == Approx(0).margin(kEntropyTol));
+  CHECK(l.entropy_full.mean == Approx((4 + h1) / 4).epsilon(0).margin(kEntropyTol));
+  CHECK(l.entropy_full.max == Approx(2).epsilon(0).margin(kEntropyTol));
+  CHECK(l.entropy_full.min == Approx(0).epsilon(0).margin(kEntropyTol));
   CHECK(l.entropy_full.max_possible == 2);
   CHECK(l.entropy_full.histogram == std::vector<int64_t>{1, 0, 0, 3});
   const double hs[] = {2, h1, 0, 2};
   double m = (hs[0] + hs[1] + hs[2] + hs[3]) / 4, v = 0;
   for (double h : hs) v += (h - m) * (h - m) / 4;
-  CHECK(l.entropy_full.std == Approx(std::sqrt(v)).margin(kEntropyTol));
+  CHECK(l.entropy_full.std == Approx(std::sqrt(v)).epsilon(0).margin(kEntropyTol));
   // Top-2 weights: H(.75,.25), H(.5,.5) = 1, H(1,0) = 0, H(.6,.4).
   auto h2 = [](double p) { return -p * std::log2(p) - (1 - p) * std::log2(1 - p); };
-  CHECK(l.entropy_topk.mean == Approx((h2(0.75) + 1 + 0 + h2(0.6)) / 4).margin(kEntropyTol));
+  CHECK(l.entropy_topk.mean == Approx((h2(0.75) + 1 + 0 + h2(0.6)) / 4).epsilon(0).margin(kEntropyTol));
   CHECK(l.entropy_topk.max_possible == 1);
-  CHECK(r.layer_stats[1].entropy_full.mean == Approx(2).margin(kEntropyTol));
+  CHECK(r.layer_stats[1].entropy_full.mean == Approx(2).epsilon(0).margin(kEntropyTol));
 }
 
 TEST_CASE("The entropy kernel's own exp and log", "[stats]") {
+  // The kernel's contract (docs/metrics.md): float32 exp and log within 2 ulp (2^-22 relative; the
+  // log of x ≈ 1 within 2 ulp of 1 absolute, where its value is near 0), double log within 4 ulp
+  // (2^-50) — against libm in double, itself within 1 ulp of double.
+  const double f32 = std::ldexp(1.0, -22), f64 = std::ldexp(1.0, -50);
   for (float x : {0.0f, -1e-3f, -0.5f, -1.0f, -10.0f, -50.0f, -87.0f})
-    CHECK(detail::det_expf(x) == Approx(std::exp(static_cast<double>(x))).epsilon(3e-7));
+    CHECK(detail::det_expf(x) == Approx(std::exp(static_cast<double>(x))).epsilon(f32));
   for (float x : {1e-30f, 1e-5f, 0.3f, 1.0f, 1.7f, 123.0f, 3e38f})
-    CHECK(detail::det_logf(x) == Approx(std::log(static_cast<double>(x))).epsilon(3e-7).margin(1e-7));
+    CHECK(detail::det_logf(x) == Approx(std::log(static_cast<double>(x))).epsilon(f32).margin(f32));
   for (double x : {1.0, 1.5, 2.0, 7.77, 128.0, 1e10})
-    CHECK(detail::det_log(x) == Approx(std::log(x)).epsilon(1e-15).margin(1e-15));
+    CHECK(detail::det_log(x) == Approx(std::log(x)).epsilon(f64).margin(f64));
   const float nan_logits[] = {0.0f, std::nanf(""), 1.0f};
   CHECK(std::isnan(detail::softmax_entropy_bits(nan_logits, 3)));
   const float inf_logits[] = {0.0f, INFINITY};
@@ -161,7 +177,8 @@ TEST_CASE("The entropy kernel's own exp and log", "[stats]") {
     z += std::exp(d);
     moment += std::exp(d) * d;
   }
-  CHECK(detail::softmax_entropy_bits(x, 9) == Approx((std::log(z) - moment / z) / std::log(2.0)).margin(kEntropyTol));
+  CHECK(detail::softmax_entropy_bits(x, 9) ==
+        Approx((std::log(z) - moment / z) / std::log(2.0)).epsilon(0).margin(entropy_tolerance(9)));
 }
 
 TEST_CASE("Cross-layer consistency, token → expert and position windows by hand", "[stats]") {
@@ -171,9 +188,11 @@ TEST_CASE("Cross-layer consistency, token → expert and position windows by han
   REQUIRE(r.cross_layer.size() == 1);
   const CrossLayerStats& c = r.cross_layer[0];
   // First choices: layer 0 (0, 0, 0, 3) → layer 1 (2, 2, 2, 1): layer 1 is a function of layer 0.
-  CHECK(c.entropy_next == Approx(0.8112781245));
-  CHECK(c.conditional_entropy == Approx(0).margin(1e-12));
-  CHECK(c.normalised_mi == Approx(1));
+  // Entropies of count distributions (n = 4) in double: ≤ 6 operations per cell of 2 × 4, values
+  // ≤ 2 bits; the literal 0.8112781245 = H(¾, ¼) rounded to 10 decimals (≤ 5e-11 off).
+  CHECK(c.entropy_next == Approx(0.8112781245).epsilon(0).margin(5e-11 + fp64_tolerance(6 * 8, 2)));
+  CHECK(c.conditional_entropy == Approx(0).epsilon(0).margin(fp64_tolerance(6 * 8, 2)));
+  CHECK(c.normalised_mi == Approx(1).epsilon(0).margin(fp64_tolerance(6 * 8 + 2, 2)));
   CHECK(c.accuracy == 1.0);
   CHECK(c.baseline_accuracy == 0.75);
   // Expert 0 of layer 0 takes tokens 5, 6, 5, 7.
@@ -183,7 +202,7 @@ TEST_CASE("Cross-layer consistency, token → expert and position windows by han
   CHECK(t.expert == 0);
   CHECK(t.assignments == 4);
   CHECK(t.distinct_tokens == 3);
-  CHECK(t.vocab_entropy == Approx(1.5));
+  CHECK(t.vocab_entropy == Approx(1.5).epsilon(0).margin(fp64_tolerance(6 * 3, 2)));  // H(½, ¼, ¼) from counts
   REQUIRE(t.top_tokens.size() == 3);
   CHECK(t.top_tokens[0].token_id == 5);
   CHECK(t.top_tokens[0].text == "a");
@@ -195,7 +214,7 @@ TEST_CASE("Cross-layer consistency, token → expert and position windows by han
   REQUIRE(r.windows.size() == 2);
   CHECK(r.windows[0].tokens == 2);
   CHECK(r.windows[0].counts[0] == std::vector<int64_t>{2, 1, 1, 0});
-  CHECK(r.windows[0].entropy[0] == Approx(1.5));
+  CHECK(r.windows[0].entropy[0] == Approx(1.5).epsilon(0).margin(fp64_tolerance(6 * 4, 2)));  // H(½, ¼, ¼, 0)
   // The seed's frequency report.
   CHECK(r.global.selections == 16);
   CHECK(r.global.uniform_percent == 25);
@@ -219,7 +238,8 @@ TEST_CASE("Per-dataset utilisation, divergence between datasets, loss and per-sa
   CHECK(r.datasets[0].mean_loss == 2.0);
   CHECK(r.datasets[1].token_weighted_loss == 1.0);
   REQUIRE(r.dataset_divergence.size() == 1);
-  CHECK(r.dataset_divergence[0].mean_jsd == Approx(0.3112781245));
+  // JSD((1, 0), (½, ½)) in double; the literal is rounded to 10 decimals (≤ 5e-11 off).
+  CHECK(r.dataset_divergence[0].mean_jsd == Approx(0.3112781245).epsilon(0).margin(5e-11 + fp64_tolerance(6 * 2, 4)));
   REQUIRE(r.sample_stats.size() == 2);
   CHECK(r.sample_stats[1].id == 11);
   CHECK(r.sample_stats[1].label == "y");

@@ -58,14 +58,17 @@ TEST_CASE("half and bfloat16 conversions round to nearest even", "[safetensors]"
   CHECK(float_to_f16(5.960464477539063e-08f) == 1);  // smallest subnormal 2^-24
   CHECK(float_to_f16(2.9802322387695312e-08f) == 0); // 2^-25: tie, rounds to even (0)
   CHECK(float_to_f16(1.0f + 1.0f / 2048) == 0x3c00); // tie between 1 and 1+2^-10 → even
-  CHECK(f16_to_float(0x3555) == Approx(0.333251953125));
-  CHECK(f16_to_float(0x0001) == Approx(5.960464477539063e-08));
+  // Widening is exact: every f16/bf16 value is a float.
+  CHECK(f16_to_float(0x3555) == 0.333251953125f);
+  CHECK(f16_to_float(0x0001) == std::ldexp(1.0f, -24));
   CHECK(float_to_bf16(1.0f) == 0x3f80);
-  CHECK(bf16_to_float(0x4049) == Approx(3.140625));
+  CHECK(bf16_to_float(0x4049) == 3.140625f);
   CHECK(float_to_bf16(1.00390625f) == 0x3f80);       // tie → even
+  // Rounding to nearest keeps the relative error within half an ulp: 2^-11 for f16's 10 stored
+  // significand bits, 2^-8 for bf16's 7 (these values are normal in both).
   for (float x : {0.1f, -3.5f, 1e-3f, 1234.5f}) {
-    CHECK(f16_to_float(float_to_f16(x)) == Approx(x).epsilon(1e-3));
-    CHECK(bf16_to_float(float_to_bf16(x)) == Approx(x).epsilon(1e-2));
+    CHECK(f16_to_float(float_to_f16(x)) == Approx(x).epsilon(std::ldexp(1.0, -11)));
+    CHECK(bf16_to_float(float_to_bf16(x)) == Approx(x).epsilon(std::ldexp(1.0, -8)));
   }
 }
 
@@ -105,8 +108,12 @@ TEST_CASE("logits can be stored as F16 or BF16", "[trace_io]") {
     const RouterTrace r = load_trace(dir / "t.safetensors");
     SafetensorsFile f(dir / "t.safetensors");
     CHECK(f.info("router_logits").dtype == (d == LogitsDtype::F16 ? Dtype::F16 : Dtype::BF16));
+    // Half an ulp, relative (2^-11 for f16, 2^-8 for bf16); below f16's smallest normal 2^-14 its
+    // subnormals are 2^-24 apart, so half of that absolute.
     for (size_t i = 0; i < t.router_logits.size(); ++i)
-      CHECK(r.router_logits[i] == Approx(t.router_logits[i]).margin(d == LogitsDtype::F16 ? 5e-3 : 5e-2));
+      CHECK(r.router_logits[i] == Approx(t.router_logits[i])
+                                      .epsilon(std::ldexp(1.0, d == LogitsDtype::F16 ? -11 : -8))
+                                      .margin(std::ldexp(1.0, -25)));
   }
 }
 

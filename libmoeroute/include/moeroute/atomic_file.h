@@ -8,8 +8,15 @@
 
 namespace moeroute {
 
+/// Checks, before any work, that `path` can be written as moeroute writes files: it is a regular
+/// file or does not exist (never a device node, FIFO, socket or directory, which a rename would
+/// replace), and its nearest existing ancestor is a writable directory. Throws IoError (exit 3)
+/// naming the path and the problem.
+void check_output_file(const std::filesystem::path& path);
+
 /// Writes `bytes` to `path` atomically (temp file in the same directory, fsync, rename).
-/// Creates missing parent directories. Throws IoError naming the path on failure.
+/// Creates missing parent directories. Throws IoError naming the path on failure, and refuses
+/// (check_output_file) a target that is not a regular file.
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes);
 
 /// The streaming form, for outputs too large to build in memory: bytes go to a temporary

@@ -47,6 +47,12 @@ class ChatTemplate {
   /// The built-in name, or "file:<path>" for a user template.
   const std::string& name() const { return name_; }
 
+  /// Whether render() writes ChatTemplateOptions::current_date into the prompt (gpt-oss).
+  bool uses_date() const { return kind_ == Kind::gpt_oss; }
+  /// Whether render() places the system prompt at all (a template file without `{system}`
+  /// drops it, so two system prompts would render the same text).
+  bool places_system() const;
+
   /// The prompt text, ending where the model's answer begins.
   std::string render(const ChatPrompt& prompt, const ChatTemplateOptions& options = {}) const;
 
@@ -69,6 +75,11 @@ class ChatTemplate {
   std::string name_;
   std::vector<Part> parts_;  // user templates only
 };
+
+/// Today's local date as "YYYY-MM-DD": the default of ChatTemplateOptions::current_date.
+std::string today_local_date();
+/// Throws InputError naming `what` unless `date` is a calendar date written "YYYY-MM-DD".
+void check_template_date(std::string_view date, std::string_view what = "date");
 
 /// Names of the built-in templates.
 std::vector<std::string> builtin_chat_template_names();

@@ -18,7 +18,9 @@ struct JsdPlotOptions {
   double width = 0;            ///< figure width in px; 0 = chosen from the matrix shape
   double height = 0;           ///< figure height in px; 0 = chosen from the number of layers
   double scale = 2.0;          ///< PNG pixels per px (2 = sharp on high-DPI screens and in print); SVG/PDF ignore it
-  std::optional<double> vmax;  ///< top of the JSD scale; unset = 1 (heatmap colours), fitted (bar y axis)
+  std::optional<double> vmax;  ///< fixed top of the colour scale and the bar y axis; unset = the data's largest value
+                               ///< (1 when every value is 0); the rule is written on the colour bar
+  std::vector<double> floor;   ///< jsd_layer_mean: per layer a noise floor drawn over the bars; empty = none
   int64_t first_step = 0;      ///< step number of the matrix's first column, used for x tick labels
   std::string metric_label = "JSD (bits)";  ///< what the values are: colorbar and bar-axis label
   std::string step_label = "Generation step";  ///< the heatmap's x axis: what a column is
@@ -38,7 +40,9 @@ LayerLabels shorten_layer_names(const std::vector<std::string>& names);
 /// Heatmap of `jsd` (row-major, layer_names.size() rows × steps columns, base-2 JSD in bits):
 /// x = generation step, y = layer (rows in the given order, labelled with layer_names, shortened
 /// by shorten_layer_names unless full_layer_names), viridis
-/// colours on [0, vmax] with a colorbar "JSD (bits)"; NaN cells are grey.
+/// colours on [0, vmax] (vmax unset: the largest value, so the scale follows the data) with a
+/// colorbar labelled with metric_label and the scale's rule ("scale 0 to max 0.0213", "fixed scale
+/// 0 to 0.5", "all values 0"); values above a fixed vmax take the top colour; NaN cells are grey.
 /// Throws InputError when the matrix is empty or not a whole number of rows.
 plot::Figure jsd_heatmap_figure(const std::vector<double>& jsd, const std::vector<std::string>& layer_names,
                                 const JsdPlotOptions& options = {});
@@ -47,7 +51,9 @@ void jsd_heatmap(const std::vector<double>& jsd, const std::vector<std::string>&
                  const std::filesystem::path& path, const JsdPlotOptions& options = {});
 
 /// One bar per layer (in the given order): the mean JSD over that row's non-NaN steps
-/// (a row with no value shows "n/a"). Same input contract as jsd_heatmap_figure.
+/// (a row with no value shows "n/a"), y from 0 to the largest bar (or vmax; [0, 1] when every
+/// bar is 0, said in the title); with `floor`, a line of the per-layer noise floor over the bars.
+/// Same input contract as jsd_heatmap_figure.
 plot::Figure jsd_layer_mean_figure(const std::vector<double>& jsd, const std::vector<std::string>& layer_names,
                                    const JsdPlotOptions& options = {});
 /// Renders jsd_layer_mean_figure to `path` (.png, .svg or .pdf), written atomically.

@@ -31,12 +31,14 @@ struct DiffOptions {
   int top_n = 10;                        ///< experts per layer in the shift ranking
   bool plots = true;                     ///< render the heatmap and per-layer bar chart
   std::vector<std::string> plot_formats = {"png"};  ///< any of "png", "svg"
-  double plot_vmax = 0;                  ///< top of the colour scale; 0 = the metric's range ([0, 1]; KL: data max)
+  std::optional<double> plot_vmax;       ///< fixed top of the colour scale; unset = the data's largest value
+  std::vector<double> plot_noise_floor;  ///< per layer: a noise floor drawn over the layer-mean bars; empty = none
   std::string plot_step_label = "Generation step";  ///< the heatmap's x axis (run_diff: per alignment)
   nlohmann::ordered_json extra_meta = nlohmann::ordered_json::object();  ///< merged into meta.json
   DiffAlign align = DiffAlign::Auto;     ///< how rows pair
   bool check_tokens = true;              ///< Tokens: paired rows must carry the same token id (both need token_ids)
   int64_t max_matrix_steps = 20000;      ///< topk_jaccard.csv and its heatmap are skipped beyond this many steps
+  bool force = false;                    ///< compare traces moeroute recorded from different models (model_id) anyway
 };
 
 /// What `diff` computed.
@@ -49,7 +51,9 @@ struct DiffResult {
   std::vector<std::string> files;         ///< the files written
 };
 
-/// The `diff` job: pairs the rows (options.align), stages the top-k agreement files (always;
+/// The `diff` job: refuses (InputError) two traces moeroute recorded from different models unless
+/// options.force (imported traces name their model only as the importer was told, so they are not
+/// checked); pairs the rows (options.align), stages the top-k agreement files (always;
 /// id-only traces suffice) and, when both traces carry what options.routing.dist needs, the
 /// divergence files of stage_diff_outputs; commits them all into `dir` together.
 DiffResult run_diff(const std::filesystem::path& dir, const RouterTrace& base, const RouterTrace& var,

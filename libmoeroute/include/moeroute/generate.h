@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -14,15 +15,33 @@
 
 namespace moeroute {
 
+/// The most tokens one generation may ask for (max_new_tokens): the cap of every job.
+inline constexpr int kMaxNewTokensLimit = 1'000'000;
+
+/// Where a running generation stands (GenerateOptions::progress).
+struct GenerateProgress {
+  int64_t generated = 0;  ///< tokens generated so far, all sequences together
+  int64_t limit = 0;      ///< at most this many: sequences × max_new_tokens
+  double seconds = 0;     ///< since the generation started
+};
+
 struct GenerateOptions {
-  int max_new_tokens = 64;              ///< tokens generated at most per sequence (≥ 1)
+  int max_new_tokens = 64;              ///< tokens generated at most per sequence (1 … kMaxNewTokensLimit)
   SamplingOptions sampling;             ///< greedy unless temperature > 0
   std::vector<int64_t> stop_token_ids;  ///< extra tokens that end a sequence (kept in its output)
   bool model_stop_tokens = true;        ///< also stop on the model's own stop tokens
+  bool strict_context = false;          ///< prompt + max_new_tokens beyond the model's context: InputError (false: a warning)
+  std::function<void(const std::string&)> warn;           ///< receives warnings (context exceeded); empty = dropped
+  std::function<void(const GenerateProgress&)> progress;  ///< called about once a second while generating; empty = none
 
-  /// Throws InputError for max_new_tokens ≤ 0 or invalid sampling options.
+  /// Throws InputError for max_new_tokens outside [1, kMaxNewTokensLimit] or invalid sampling options.
   void validate() const;
 };
+
+/// Checks that `positions` (a prompt + what will be generated or scored after it) fit the model's
+/// context (ModelInfo::max_positions; 0 = unknown, unchecked). Beyond it: InputError with
+/// options.strict_context, else a warning through options.warn. `what` names the sequence.
+void check_context(const CausalLM& model, int64_t positions, const GenerateOptions& options, const std::string& what);
 
 /// One recorded sequence.
 struct Generation {
@@ -39,7 +58,8 @@ struct Generation {
 std::vector<Generation> generate(CausalLM& model, const std::vector<std::vector<int64_t>>& prompts,
                                  const GenerateOptions& options, const RecorderOptions& recording = {});
 
-/// Teacher forcing: one forward over prompt + continuation recording every position.
+/// Teacher forcing: one forward over prompt + continuation recording every position (the caller
+/// checks the context: check_context).
 Generation score(CausalLM& model, const std::vector<int64_t>& prompt, const std::vector<int64_t>& continuation,
                  const RecorderOptions& recording = {});
 
@@ -65,13 +85,18 @@ std::string to_string(PairAlignment a);
 PairAlignment parse_pair_alignment(const std::string& text);
 
 struct PairResult {
-  Generation base;
-  Generation var;
+  Generation base;          ///< base's tokens; its routing from one forward over prompt + generated tokens
+  Generation var;           ///< var's tokens; its routing from one forward the same way
+  RouterTrace base_decoded; ///< base's routing as recorded while it generated (step by step): the same
+                            ///< tokens by a second computation path, for the noise floor (docs/metrics.md)
 };
 
 /// Runs the base and variant prompts. Free: both generate, as one batch of two when the model
-/// allows it. TeacherForced: base generates, then var is scored on base's tokens (the variant's
-/// input depends on base's output, so the two cannot share a batch).
+/// allows it. TeacherForced: base generates, then var takes base's generated tokens. Either way
+/// both runs' routing is then measured by the same computation — one forward over each run's
+/// prompt + continuation, one row, every position recorded (docs/metrics.md, "Same arithmetic on
+/// both sides") — so identical prompts give identical routing bit for bit. The generated traces
+/// and stop reasons are kept: base's as base_decoded, both runs' sampling settings in meta.
 PairResult run_pair(CausalLM& model, const std::vector<int64_t>& base_prompt, const std::vector<int64_t>& var_prompt,
                     PairAlignment alignment, const GenerateOptions& options, const RecorderOptions& recording = {});
 

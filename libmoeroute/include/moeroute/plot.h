@@ -55,8 +55,11 @@ Color series_color(std::size_t i);
 double nice_step(double lo, double hi, int max_ticks);
 /// The multiples of nice_step(lo, hi, max_ticks) inside [lo, hi] (ends included).
 std::vector<double> nice_ticks(double lo, double hi, int max_ticks);
-/// A tick label for `value` with as many decimals as `step` needs ("0.25", "100", "−0.5"),
-/// never "-0"; values ≥ 1e6 or steps < 1e-4 use scientific notation. Minus is U+2212.
+/// The labels of one axis's ticks, in one format: as many decimals as `step` needs ("0.25", "100",
+/// "−0.5"), never "-0"; when the largest |tick| is ≥ 1e6 or the step < 1e-4, scientific notation
+/// with the largest tick's exponent for every label ("0", "0.5e-14", "1.0e-14"). Minus is U+2212.
+std::vector<std::string> format_ticks(const std::vector<double>& values, double step);
+/// format_ticks of one value.
 std::string format_tick(double value, double step);
 /// How many categories to skip between labels: the smallest stride of 1, 2, 5, 10, 20, 50, …
 /// such that stride · pixels_per_category ≥ label_extent, so labels never overlap.

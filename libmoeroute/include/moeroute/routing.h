@@ -74,6 +74,15 @@ struct RoutedToken {
   std::vector<float> weights;
 };
 
+/// The scores `rule` takes its top-k of, for one token's logits[0..num_experts), in double: the
+/// softmax over all experts (SoftmaxTopK, DeepSeekV2 — group-limited greedy sets the experts of
+/// dropped groups to 0) or the raw logits (TopKSoftmax). docs/metrics.md, "Decision margins".
+std::vector<double> selection_scores(const RoutingRule& rule, const float* logits, int num_experts);
+
+/// How close one token's top-k decision was: the k-th largest selection score minus the (k+1)-th
+/// (≥ 0; 0 = a tie). NaN when k = num_experts (there is no decision to make).
+double decision_margin(const RoutingRule& rule, const float* logits, int num_experts);
+
 /// Host reference implementation of `rule` for one token's logits[0..num_experts). Ties rank the
 /// lower expert id first and NaN above every number (torch.topk leaves tie order unspecified;
 /// docs/recording.md). Softmax is computed in double and rounded to float.

@@ -25,8 +25,10 @@ std::string to_string(DistKind d);
 DistKind parse_dist_kind(const std::string& name);
 
 /// The routing distribution of `layer` at `pos` into out[0..num_experts), in double.
-/// Throws InputError when the trace lacks the field the kind needs.
-void routing_distribution(const RouterTrace& t, DistKind kind, int layer, int64_t pos, double* out);
+/// Throws InputError naming `what` (the trace's file, say) when the trace lacks the field the kind
+/// needs or its gate weights cannot be renormalised.
+void routing_distribution(const RouterTrace& t, DistKind kind, int layer, int64_t pos, double* out,
+                          const std::string& what = "trace");
 
 /// Generation step t of a trace is routed at position prompt_length − 1 + t: the position whose
 /// output produced generated token t. Steps are aligned by index over min(gen_len) steps.

@@ -14,6 +14,13 @@ enum class LogitsDtype { F32, F16, BF16 };
 /// "f32", "f16" or "bf16"; throws InputError otherwise.
 LogitsDtype parse_logits_dtype(const std::string& name);
 
+/// "f32", "f16" or "bf16".
+std::string to_string(LogitsDtype d);
+
+/// Rounds `trace`'s router logits to `dtype` and back, as save_trace + load_trace would: jobs
+/// that analyse a trace they also save analyse the saved values.
+void round_logits(RouterTrace& trace, LogitsDtype dtype);
+
 struct TraceSaveOptions {
   LogitsDtype logits_dtype = LogitsDtype::F32;  ///< F16/BF16 halve the file; F32 is exact
 };

@@ -30,11 +30,13 @@ DistKind parse_dist_kind(const std::string& name) {
   throw InputError(fmt::format("unknown distribution '{}': expected one of auto, full, topk", name));
 }
 
-void routing_distribution(const RouterTrace& t, DistKind kind, int layer, int64_t pos, double* out) {
+void routing_distribution(const RouterTrace& t, DistKind kind, int layer, int64_t pos, double* out, const std::string& what) {
   const int n = t.num_experts;
   if (kind == DistKind::Full) {
     if (!t.has_router_logits())
-      throw InputError("the 'full' distribution needs router_logits, which this trace does not carry (use 'topk')");
+      throw InputError(fmt::format("{}: the 'full' distribution needs router_logits, which this trace does not carry "
+                                   "(use 'topk')",
+                                   what));
     const float* x = t.router_logits_at(layer, pos);
     const double mx = *std::max_element(x, x + n);
     double z = 0.0;
@@ -43,7 +45,7 @@ void routing_distribution(const RouterTrace& t, DistKind kind, int layer, int64_
     return;
   }
   if (!t.has_gate_weights())
-    throw InputError("the 'topk' distribution needs gate_weights, which this trace does not carry");
+    throw InputError(fmt::format("{}: the 'topk' distribution needs gate_weights, which this trace does not carry", what));
   std::fill(out, out + n, 0.0);
   const int32_t* ids = t.topk_ids_at(layer, pos);
   const float* w = t.gate_weights_at(layer, pos);
@@ -53,7 +55,7 @@ void routing_distribution(const RouterTrace& t, DistKind kind, int layer, int64_
     sum += static_cast<double>(w[k]);
   }
   if (!(sum > 0.0))
-    throw InputError(fmt::format("gate weights of layer '{}' at position {} sum to {}, cannot renormalise",
+    throw InputError(fmt::format("{}: gate weights of layer '{}' at position {} sum to {}, cannot renormalise", what,
                                  t.layers[static_cast<size_t>(layer)].name, pos, sum));
   for (int i = 0; i < n; ++i) out[i] /= sum;
 }
@@ -149,9 +151,12 @@ RoutingDiff diff_routing(const RouterTrace& base, const RouterTrace& var, const 
         // Bitwise-equal logits are the same distribution: report exactly 0, not rounding noise.
         if (std::memcmp(x, y, sizeof(float) * static_cast<size_t>(E)) == 0) row[s] = 0.0;
       } else {
-        routing_distribution(base, r.dist, l, pb, p.data());
-        routing_distribution(var, r.dist, l, pv, q.data());
+        routing_distribution(base, r.dist, l, pb, p.data(), options.base_name);
+        routing_distribution(var, r.dist, l, pv, q.data(), options.var_name);
         row[s] = divergence(r.metric, p.data(), q.data(), static_cast<size_t>(E));
+        // Identical distributions: exactly 0 in every metric (KL's ε and Hellinger's 1 − Σ√(pq)
+        // would otherwise leave rounding residue of order 1e-10 and 1e-8).
+        if (std::memcmp(p.data(), q.data(), sizeof(double) * static_cast<size_t>(E)) == 0) row[s] = 0.0;
         for (int e = 0; e < E; ++e) {
           mp[e] += p[static_cast<size_t>(e)];
           mq[e] += q[static_cast<size_t>(e)];

@@ -8,14 +8,6 @@
 
 namespace moeroute::detail {
 
-std::string to_string(LogitsDtype d) {
-  switch (d) {
-    case LogitsDtype::F16: return "f16";
-    case LogitsDtype::BF16: return "bf16";
-    default: return "f32";
-  }
-}
-
 std::string shard_mismatch(const RouterTrace& shard, const DatasetTraceIndex& run, int64_t index) {
   auto extra = [&](const char* key) -> std::string {
     const auto it = shard.meta.extra.find(key);

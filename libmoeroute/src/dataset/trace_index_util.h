@@ -25,9 +25,6 @@ std::string shape_mismatch(const DatasetTraceShape& shape, const RouterTrace& t)
 /// "" when two shapes agree (logits dtype included); else what differs.
 std::string shape_mismatch(const DatasetTraceShape& a, const DatasetTraceShape& b);
 
-/// "f32"/"f16"/"bf16".
-std::string to_string(LogitsDtype d);
-
 /// The run id: XXH64 (hex) of the canonical JSON of what determines a dataset trace's content.
 std::string run_id_of(const std::string& model_id, const std::vector<DatasetFileSummary>& datasets, int64_t shard_size,
                       const nlohmann::json& options);

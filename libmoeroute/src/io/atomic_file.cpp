@@ -15,7 +15,25 @@ namespace moeroute {
 
 namespace fs = std::filesystem;
 
+void check_output_file(const fs::path& path) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (fs::exists(st) && !fs::is_regular_file(st))
+    throw IoError(fmt::format("{}: exists and is not a regular file ({}): moeroute writes only regular files and "
+                              "never replaces anything else",
+                              path.string(), fs::is_directory(st) ? "a directory" : "a device, FIFO or socket"));
+  // The nearest existing ancestor must be a directory moeroute can write into.
+  fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  while (!dir.empty() && !fs::exists(dir, ec) && dir.has_parent_path() && dir.parent_path() != dir) dir = dir.parent_path();
+  if (dir.empty()) dir = ".";
+  if (!fs::is_directory(dir, ec))
+    throw IoError(fmt::format("{}: cannot create: {} is not a directory", path.string(), dir.string()));
+  if (::access(dir.c_str(), W_OK) != 0)
+    throw IoError(fmt::format("{}: cannot create: {}: {}", path.string(), dir.string(), std::strerror(errno)));
+}
+
 AtomicFileWriter::AtomicFileWriter(fs::path path) : path_(std::move(path)) {
+  check_output_file(path_);
   std::error_code ec;
   const fs::path dir = path_.has_parent_path() ? path_.parent_path() : fs::path(".");
   fs::create_directories(dir, ec);
@@ -54,6 +72,7 @@ void AtomicFileWriter::commit() {
   fd_ = -1;
   if (::fsync(fd) != 0 || ::close(fd) != 0)
     throw IoError(fmt::format("{}: cannot flush: {}", path_.string(), std::strerror(errno)));
+  check_output_file(path_);  // a device node or FIFO may have appeared meanwhile: never rename over it
   if (::rename(tmp_.c_str(), path_.c_str()) != 0)
     throw IoError(fmt::format("{}: cannot rename into place: {}", path_.string(), std::strerror(errno)));
   committed_ = true;

@@ -15,8 +15,10 @@ namespace fs = std::filesystem;
 
 OutputDir::OutputDir(fs::path dir) : dir_(std::move(dir)) {
   std::error_code ec;
+  // Every problem with the output target is an IoError (exit 3), whether it exists as something
+  // else or cannot be created.
   if (fs::exists(dir_, ec) && !fs::is_directory(dir_, ec))
-    throw InputError(fmt::format("{}: exists and is not a directory", dir_.string()));
+    throw IoError(fmt::format("{}: exists and is not a directory", dir_.string()));
   created_dir_ = fs::create_directories(dir_, ec);
   if (ec) throw IoError(fmt::format("{}: cannot create directory: {}", dir_.string(), ec.message()));
   staging_ = dir_ / fmt::format(".moeroute-staging-{}", ::getpid());
@@ -46,6 +48,7 @@ std::vector<std::string> OutputDir::commit() {
     std::error_code ec;
     if (!fs::exists(staging_ / f, ec))
       throw Error(fmt::format("{}: output '{}' was announced but never written", dir_.string(), f));
+    check_output_file(dir_ / f);  // before anything moves: nothing replaces a device node or FIFO
   }
   for (const auto& f : files_) {
     std::error_code ec;

@@ -71,6 +71,21 @@ LogitsDtype parse_logits_dtype(const std::string& name) {
   throw InputError(fmt::format("logits dtype '{}' is not one of: f32, f16, bf16", name));
 }
 
+std::string to_string(LogitsDtype d) {
+  switch (d) {
+    case LogitsDtype::F16: return "f16";
+    case LogitsDtype::BF16: return "bf16";
+    case LogitsDtype::F32: break;
+  }
+  return "f32";
+}
+
+void round_logits(RouterTrace& trace, LogitsDtype dtype) {
+  if (dtype == LogitsDtype::F32) return;
+  for (float& x : trace.router_logits)
+    x = dtype == LogitsDtype::BF16 ? bf16_to_float(float_to_bf16(x)) : f16_to_float(float_to_f16(x));
+}
+
 void save_trace(const RouterTrace& trace, const std::filesystem::path& path, const TraceSaveOptions& options) {
   write_file_atomic(path, serialize_trace(trace, options, path.string()));
 }

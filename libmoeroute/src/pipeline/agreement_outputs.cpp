@@ -98,6 +98,8 @@ void stage_topk_agreement(OutputDir& out, const TopkAgreement& a, const RouterTr
   JsdPlotOptions p;
   p.metric_label = "1 − top-k Jaccard";
   p.title = "Top-k disagreement per layer and step";
+  // Fixed [0, 1]: the values are set fractions (one of four experts swapped is 0.4, disjoint
+  // sets 1); scaled to the data, a single swap would take the colour of total disagreement.
   p.vmax = 1.0;
   p.step_label = o.alignment == "tokens" ? "Aligned token (pair of rows)" : "Generation step";
   for (const auto& f : o.plot_formats) {

@@ -66,7 +66,9 @@ CompareInput parse_compare_input(const std::string& text, const std::string& sou
 }
 
 CompareInput load_compare_input(const std::filesystem::path& path) {
-  return parse_compare_input(detail::read_text_file(path), path.string());
+  detail::ReadTextOptions read;
+  read.max_bytes = kMaxPromptBytes;
+  return parse_compare_input(detail::read_text_file(path, read), path.string());
 }
 
 void apply_compare_overrides(CompareInput& in, const nlohmann::json& overrides, const std::string& source) {

@@ -82,13 +82,8 @@ void stage_plots(OutputDir& out, const RoutingDiff& d, const DiffOptions& o) {
   JsdPlotOptions p;
   p.metric_label = divergence_label(d.metric);
   p.step_label = o.plot_step_label;
-  if (o.plot_vmax > 0) {
-    p.vmax = o.plot_vmax;
-  } else if (d.metric == Divergence::KL) {  // unbounded: scale to the data, at least [0, 1]
-    double mx = 1.0;
-    for (double v : d.divergence) mx = std::max(mx, v);
-    p.vmax = mx;
-  }
+  p.vmax = o.plot_vmax;
+  p.floor = o.plot_noise_floor;
   const std::string prefix = to_string(d.metric);
   for (const auto& fmt_name : o.plot_formats) {
     if (fmt_name != "png" && fmt_name != "svg")
@@ -178,6 +173,11 @@ DiffResult run_diff(const std::filesystem::path& dir, const RouterTrace& base, c
   DiffResult r;
   const auto& bn = options.routing.base_name;
   const auto& vn = options.routing.var_name;
+  const auto recorded = [](const RouterTrace& t) { return !t.meta.source.empty() && t.meta.source.rfind("import:", 0) != 0; };
+  if (!options.force && recorded(base) && recorded(var) && base.meta.model_id != var.meta.model_id)
+    throw InputError(fmt::format("{} was recorded from model '{}' but {} from '{}': the same expert id in two models is "
+                                 "not the same expert (pass --force to compare anyway, e.g. one model under two names)",
+                                 bn, base.meta.model_id, vn, var.meta.model_id));
   r.align = options.align;
   if (r.align == DiffAlign::Auto) r.align = base.has_sequences() || var.has_sequences() ? DiffAlign::Tokens : DiffAlign::Steps;
   RowPairs pairs;

@@ -4,6 +4,7 @@
 #include "moeroute/generate.h"
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 
 #include <fmt/format.h>
@@ -13,8 +14,19 @@
 namespace moeroute {
 
 void GenerateOptions::validate() const {
-  if (max_new_tokens <= 0) throw InputError(fmt::format("max_new_tokens must be ≥ 1, got {}", max_new_tokens));
+  if (max_new_tokens <= 0 || max_new_tokens > kMaxNewTokensLimit)
+    throw InputError(fmt::format("max_new_tokens must be in [1, {}], got {}", kMaxNewTokensLimit, max_new_tokens));
   sampling.validate();
+}
+
+void check_context(const CausalLM& model, int64_t positions, const GenerateOptions& options, const std::string& what) {
+  const ModelInfo& info = model.info();
+  if (info.max_positions <= 0 || positions <= info.max_positions) return;
+  const std::string msg = fmt::format("{} needs up to {} positions, but model '{}' has a context of {} (max_positions)",
+                                      what, positions, info.model_id, info.max_positions);
+  if (options.strict_context)
+    throw InputError(msg + ": refused (strict_context / --strict); shorten the prompt or lower max_new_tokens");
+  if (options.warn) options.warn(msg + "; positions past it are outside what the model was trained for (--strict refuses)");
 }
 
 namespace {
@@ -73,7 +85,16 @@ std::vector<Generation> generate_batch(CausalLM& model, const std::vector<std::v
   }
   std::vector<bool> done(n, false);
   const auto vocab = model.info().vocab_size;
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  auto next_report = start + std::chrono::seconds(1);
+  int64_t generated = 0;
   while (true) {
+    if (options.progress && Clock::now() >= next_report) {
+      next_report = Clock::now() + std::chrono::seconds(1);
+      options.progress({generated, static_cast<int64_t>(n) * options.max_new_tokens,
+                        std::chrono::duration<double>(Clock::now() - start).count()});
+    }
     const auto logits = model.forward(req, rec.get()).logits;
     bool all_done = true;
     for (size_t r = 0; r < n; ++r) {
@@ -81,6 +102,7 @@ std::vector<Generation> generate_batch(CausalLM& model, const std::vector<std::v
       if (done[r]) continue;
       const int64_t tok = samplers[r].next(logits[r].data(), vocab);
       out[r].generated_ids.push_back(tok);
+      ++generated;
       req.rows[r].push_back(tok);
       req.record_last[r] = 1;  // routed when it is the input of the next forward
       if (stops.count(tok)) {
@@ -114,6 +136,9 @@ std::vector<Generation> generate(CausalLM& model, const std::vector<std::vector<
                                  const GenerateOptions& options, const RecorderOptions& recording) {
   options.validate();
   check_prompts(model, prompts);
+  for (size_t i = 0; i < prompts.size(); ++i)
+    check_context(model, static_cast<int64_t>(prompts[i].size()) + options.max_new_tokens, options,
+                  prompts.size() == 1 ? "the prompt + max_new_tokens" : fmt::format("prompt {} + max_new_tokens", i));
   if (prompts.size() == 1 || model.info().padded_batches) return generate_batch(model, prompts, options, recording);
   // Without an attention mask, sequences of different lengths cannot share a batch.
   std::vector<Generation> out;
@@ -187,19 +212,46 @@ PairAlignment parse_pair_alignment(const std::string& text) {
   throw InputError(fmt::format("alignment '{}' is not 'teacher-forced' or 'free'", text));
 }
 
+namespace {
+
+// `generated`'s tokens rescored: routing from one forward over prompt + continuation, the
+// generation's stop reason and settings kept.
+Generation rescore(CausalLM& model, const Generation& generated, const RecorderOptions& recording) {
+  Generation g = score(model, generated.prompt_ids, generated.generated_ids, recording);
+  g.stop_reason = generated.stop_reason;
+  for (const auto& [key, value] : generated.trace.meta.extra) g.trace.meta.extra.emplace(key, value);
+  g.trace.meta.extra["mode"] = generated.trace.meta.extra.at("mode");
+  g.trace.meta.extra["stop_reason"] = g.stop_reason;
+  g.trace.meta.extra["routing_measured"] = "one forward over prompt + continuation";
+  return g;
+}
+
+}  // namespace
+
 PairResult run_pair(CausalLM& model, const std::vector<int64_t>& base_prompt, const std::vector<int64_t>& var_prompt,
                     PairAlignment alignment, const GenerateOptions& options, const RecorderOptions& recording) {
   PairResult r;
+  Generation base;
+  // Both runs' lengths are checked before either generates (teacher-forced: var's prompt + base's tokens).
+  options.validate();
+  check_context(model, static_cast<int64_t>(base_prompt.size()) + options.max_new_tokens, options,
+                "the base prompt + max_new_tokens");
+  check_context(model, static_cast<int64_t>(var_prompt.size()) + options.max_new_tokens, options,
+                "the variant prompt + max_new_tokens");
+  GenerateOptions quiet = options;
+  quiet.warn = nullptr;  // said once above
   if (alignment == PairAlignment::Free) {
-    auto g = generate(model, {base_prompt, var_prompt}, options, recording);
-    r.base = std::move(g[0]);
-    r.var = std::move(g[1]);
+    auto g = generate(model, {base_prompt, var_prompt}, quiet, recording);
+    base = std::move(g[0]);
+    r.var = rescore(model, g[1], recording);
   } else {
-    r.base = std::move(generate(model, {base_prompt}, options, recording)[0]);
-    r.var = score(model, var_prompt, r.base.generated_ids, recording);
+    base = std::move(generate(model, {base_prompt}, quiet, recording)[0]);
+    r.var = score(model, var_prompt, base.generated_ids, recording);
+    r.var.trace.meta.extra["routing_measured"] = "one forward over prompt + continuation";
   }
-  r.base.trace.meta.extra["alignment"] = to_string(alignment);
-  r.var.trace.meta.extra["alignment"] = to_string(alignment);
+  r.base = rescore(model, base, recording);
+  r.base_decoded = std::move(base.trace);
+  for (RouterTrace* t : {&r.base.trace, &r.var.trace, &r.base_decoded}) t->meta.extra["alignment"] = to_string(alignment);
   return r;
 }
 

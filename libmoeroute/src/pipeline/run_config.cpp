@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "moeroute/chat_template.h"
 #include "moeroute/error.h"
 #include "pipeline/run_fields.h"
 
@@ -15,8 +16,7 @@ namespace {
 using detail::JsonField;
 using Setter = std::function<void(RunConfig&, const JsonField&)>;
 
-// Bounds every job shares. max_new_tokens is capped again by the model's context at run time.
-constexpr int64_t kMaxNewTokens = 1'000'000;
+// Bounds every job shares (max_new_tokens: kMaxNewTokensLimit, checked against the model's context at run time).
 constexpr int64_t kMaxThreads = 4096;
 
 int to_int(int64_t v) { return static_cast<int>(v); }
@@ -59,7 +59,7 @@ const std::map<std::string, Setter>& setters() {
        }},
       {"gate_patterns", [](RunConfig& c, const JsonField& v) { c.model_options.gate_patterns = v.strings(); }},
       {"max_new_tokens",
-       [](RunConfig& c, const JsonField& v) { c.generation.max_new_tokens = to_int(v.integer(1, kMaxNewTokens)); }},
+       [](RunConfig& c, const JsonField& v) { c.generation.max_new_tokens = to_int(v.integer(1, kMaxNewTokensLimit)); }},
       {"temperature", [](RunConfig& c, const JsonField& v) { c.generation.sampling.temperature = v.number(0.0, 100.0); }},
       {"top_p",
        [](RunConfig& c, const JsonField& v) {
@@ -83,11 +83,23 @@ const std::map<std::string, Setter>& setters() {
       {"logits_dtype",
        [](RunConfig& c, const JsonField& v) { c.recording.logits_dtype = parse_logits_dtype(v.one_of({"f32", "f16", "bf16"})); }},
       {"chat_template", [](RunConfig& c, const JsonField& v) { c.chat_template = v.string(); }},
+      {"date",
+       [](RunConfig& c, const JsonField& v) {
+         c.date = v.string();
+         check_template_date(c.date, v.where());
+       }},
+      {"strict_context", [](RunConfig& c, const JsonField& v) { c.generation.strict_context = v.boolean(); }},
   };
   return table;
 }
 
 }  // namespace
+
+void check_prompt_size(const std::string& text, const std::string& what) {
+  if (text.size() > kMaxPromptBytes)
+    throw InputError(fmt::format("{} is {} bytes; prompts are limited to {} MiB (far beyond any model's context)", what,
+                                 text.size(), kMaxPromptBytes >> 20));
+}
 
 const std::vector<std::string>& run_field_names() {
   static const std::vector<std::string> names = [] {

@@ -44,6 +44,22 @@ std::string join_dots(const std::vector<std::string>& parts, std::size_t begin, 
   return out;
 }
 
+// The largest finite value (−∞ when there is none).
+double largest(const std::vector<double>& v) {
+  double m = -INFINITY;
+  for (double x : v)
+    if (std::isfinite(x)) m = std::max(m, x);
+  return m;
+}
+
+// The colour scale's top and its rule in words, for the colour bar.
+std::pair<double, std::string> color_scale(const std::vector<double>& v, const JsdPlotOptions& o) {
+  if (o.vmax) return {*o.vmax, fmt::format("fixed scale 0 to {:.3g}", *o.vmax)};
+  const double m = largest(v);
+  if (m > 0) return {m, fmt::format("scale 0 to max {:.3g}", m)};
+  return {1.0, "all values 0"};
+}
+
 // The y/x axis label and tick labels for the layers.
 std::pair<std::string, std::vector<std::string>> layer_axis(const std::vector<std::string>& names,
                                                             const JsdPlotOptions& o) {
@@ -96,9 +112,12 @@ plot::Figure jsd_heatmap_figure(const std::vector<double>& jsd, const std::vecto
   h.cols = steps;
   h.x0 = static_cast<double>(o.first_step);
   h.colormap = plot::Colormap::Viridis;
-  h.vmin = 0;                 // base-2 JSD lies in [0, 1]: a fixed scale keeps runs comparable
-  h.vmax = o.vmax.value_or(1.0);
-  h.colorbar_label = o.metric_label;
+  // Divergences are ≥ 0: the scale starts at 0 and follows the data up (a fixed [0, 1] left a
+  // mean JSD of 0.007 a uniform dark field); --vmax fixes it to compare runs.
+  const auto [vmax, rule] = color_scale(jsd, o);
+  h.vmin = 0;
+  h.vmax = vmax;
+  h.colorbar_label = o.metric_label + ", " + rule;
   auto [axis_label, labels] = layer_axis(layer_names, o);
   fig.axes()
       .set_title(o.title.empty() ? "Routing divergence, base vs variant (" +
@@ -131,14 +150,31 @@ plot::Figure jsd_layer_mean_figure(const std::vector<double>& jsd, const std::ve
   std::size_t longest = 0;
   for (const std::string& n : labels) longest = std::max(longest, n.size());
   const double height = o.height > 0 ? o.height : std::clamp(420 + 6.0 * static_cast<double>(longest), 480.0, 900.0);
+  if (!o.floor.empty() && o.floor.size() != layer_names.size())
+    throw InputError(fmt::format("jsd_layer_mean: {} noise-floor values for {} layers", o.floor.size(), layer_names.size()));
+  const double top = std::max(largest(bars.heights), largest(o.floor));
+  std::string title = o.title.empty() ? "Mean routing divergence per layer, base vs variant" : o.title;
+  if (!(largest(bars.heights) > 0)) title += " (all values 0)";
   plot::Figure fig(width, height);
   plot::Axes& ax = fig.axes();
-  ax.set_title(o.title.empty() ? "Mean routing divergence per layer, base vs variant" : o.title)
+  ax.set_title(title)
       .set_xlabel(axis_label)
       .set_ylabel("Mean " + o.metric_label)
-      .set_xcategories(std::move(labels))
-      .bars(std::move(bars));
+      .set_xcategories(std::move(labels));
+  if (!o.floor.empty()) bars.label = "base vs variant";
+  ax.bars(std::move(bars));
+  if (!o.floor.empty()) {
+    plot::LineSpec line;
+    line.y = o.floor;
+    line.label = fmt::format("noise floor: two computation paths (≤ {:.2g})", largest(o.floor));
+    line.color = plot::Color{0.84, 0.15, 0.16};  // tab:red, apart from the viridis bars
+    line.markers = true;
+    ax.line(std::move(line));
+  }
+  // From 0, never below: the axis of a divergence is zero-aware (0 at the baseline, nothing
+  // magnified out of rounding noise without the numbers saying how small it is).
   if (o.vmax) ax.set_ylim(0, *o.vmax);
+  else ax.set_ylim(0, top > 0 ? top * 1.05 : 1.0);
   return fig;
 }
 

@@ -118,12 +118,9 @@ void numeric_ticks(AxisGeometry& g, double length, bool horizontal, bool integer
     } else {
       g.ticks = nice_ticks(g.lo, g.hi, max_ticks);
     }
-    g.labels.clear();
+    g.labels = format_ticks(g.ticks, step);
     double widest = 0;
-    for (double t : g.ticks) {
-      g.labels.push_back(format_tick(t, step));
-      widest = std::max(widest, measure_text(g.labels.back(), kTickFont).width);
-    }
+    for (const std::string& label : g.labels) widest = std::max(widest, measure_text(label, kTickFont).width);
     const double spacing = step * length / (g.hi - g.lo);
     g.label_extent = horizontal ? fe.height() : widest;
     if (spacing >= (horizontal ? widest + kLabelSpacing : fe.height() + 4)) return;

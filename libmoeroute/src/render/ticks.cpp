@@ -1,5 +1,8 @@
 // Tick placement: 1-2-5 steps for numeric axes, strides for categorical ones.
+#include <algorithm>
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -46,27 +49,54 @@ std::vector<double> nice_ticks(double lo, double hi, int max_ticks) {
   return ticks;
 }
 
-std::string format_tick(double value, double step) {
-  if (!std::isfinite(value)) return value > 0 ? "∞" : value < 0 ? "−∞" : "NaN";
-  if (std::abs(value) < step * 1e-6) value = 0;
-  std::string s;
-  if (std::abs(value) >= 1e6 || (step < 1e-4 && value != 0)) {
-    // Enough significant digits to tell neighbours apart.
-    const int digits = std::max(0, static_cast<int>(std::ceil(std::log10(std::abs(value) / step))));
-    s = fmt::format("{:.{}e}", value, std::min(digits, 15));
-  } else {
-    // Fewest decimals that represent the step exactly (0.2 → 1, 0.25 → 2, 50 → 0).
-    int decimals = std::max(0, -static_cast<int>(std::floor(std::log10(step) + 1e-9)));
-    while (decimals < 12) {
-      const double scaled = step * std::pow(10.0, decimals);
-      if (std::abs(scaled - std::round(scaled)) <= 1e-6 * scaled) break;
-      ++decimals;
-    }
-    s = fmt::format("{:.{}f}", value, decimals);
+namespace {
+
+// Fewest decimals that represent `step` exactly (0.2 → 1, 0.25 → 2, 50 → 0).
+int fixed_decimals(double step) {
+  int decimals = std::max(0, -static_cast<int>(std::floor(std::log10(step) + 1e-9)));
+  while (decimals < 12) {
+    const double scaled = step * std::pow(10.0, decimals);
+    if (std::abs(scaled - std::round(scaled)) <= 1e-6 * scaled) break;
+    ++decimals;
   }
-  if (s[0] == '-') s = "−" + s.substr(1);  // typographic minus, as matplotlib
+  return decimals;
+}
+
+std::string typographic_minus(std::string s) {
+  if (!s.empty() && s[0] == '-') s = "−" + s.substr(1);  // as matplotlib
   return s;
 }
+
+}  // namespace
+
+std::vector<std::string> format_ticks(const std::vector<double>& values, double step) {
+  double top = 0;
+  for (double v : values)
+    if (std::isfinite(v) && std::abs(v) >= step * 1e-6) top = std::max(top, std::abs(v));
+  std::vector<std::string> out;
+  const bool sci = top >= 1e6 || (step < 1e-4 && top > 0);
+  // Scientific labels share the largest tick's exponent, so an axis never mixes "0.000000" with
+  // "5e-15" or "1e-14" with "1.5e-14": 0, 0.5e-14, 1.0e-14, 1.5e-14.
+  const int exponent = sci ? static_cast<int>(std::floor(std::log10(top))) : 0;
+  const double unit = std::pow(10.0, exponent);
+  const int decimals = fixed_decimals(step / unit);
+  const std::string suffix = sci ? fmt::format("e{}{:02d}", exponent < 0 ? '-' : '+', std::abs(exponent)) : "";
+  for (double v : values) {
+    if (!std::isfinite(v)) {
+      out.push_back(v > 0 ? "∞" : v < 0 ? "−∞" : "NaN");
+      continue;
+    }
+    if (std::abs(v) < step * 1e-6) v = 0;  // no "-0" or 1e-17 at the origin
+    if (sci && v == 0) {
+      out.push_back("0");
+      continue;
+    }
+    out.push_back(typographic_minus(fmt::format("{:.{}f}", v / unit, decimals) + suffix));
+  }
+  return out;
+}
+
+std::string format_tick(double value, double step) { return format_ticks({value}, step)[0]; }
 
 std::size_t category_stride(std::size_t count, double pixels_per_category, double label_extent) {
   if (count <= 1 || pixels_per_category <= 0) return 1;

@@ -111,23 +111,14 @@ RoutedToken take(const std::vector<double>& scores, const std::vector<size_t>& c
 
 }  // namespace
 
-RoutedToken route(const RoutingRule& rule, const float* logits, int num_experts) {
+std::vector<double> selection_scores(const RoutingRule& rule, const float* logits, int num_experts) {
   rule.validate(num_experts);
-  const std::vector<double> x(logits, logits + num_experts);
+  std::vector<double> x(logits, logits + num_experts);
   switch (rule.kind) {
-    case RoutingKind::SoftmaxTopK: {
-      const auto p = softmax(x);
-      return take(p, top_indices(p, rule.top_k), 1.0, rule.norm_topk_prob);
-    }
-    case RoutingKind::TopKSoftmax: {
-      const auto chosen = top_indices(x, rule.top_k);
-      std::vector<double> kept(x.size(), -INFINITY);
-      for (size_t i : chosen) kept[i] = x[i];
-      return take(softmax(kept), chosen, 1.0, false);
-    }
+    case RoutingKind::SoftmaxTopK: return softmax(x);
+    case RoutingKind::TopKSoftmax: return x;
     case RoutingKind::DeepSeekV2: {
       auto p = softmax(x);
-      std::vector<double> masked = p;
       if (rule.topk_method == DeepSeekTopKMethod::GroupLimitedGreedy) {
         const size_t per_group = static_cast<size_t>(num_experts / rule.n_group);
         std::vector<double> group_max(static_cast<size_t>(rule.n_group), -INFINITY);
@@ -135,11 +126,35 @@ RoutedToken route(const RoutingRule& rule, const float* logits, int num_experts)
         std::vector<bool> kept(group_max.size(), false);
         for (size_t g : top_indices(group_max, rule.topk_group)) kept[g] = true;
         for (size_t i = 0; i < p.size(); ++i)
-          if (!kept[i / per_group]) masked[i] = 0.0;
+          if (!kept[i / per_group]) p[i] = 0.0;
       }
-      const auto chosen = top_indices(masked, rule.top_k);
-      const bool normalise = rule.top_k > 1 && rule.norm_topk_prob;
-      return take(p, chosen, rule.routed_scaling_factor, normalise);
+      return p;
+    }
+  }
+  throw Error("selection_scores: unknown routing kind");
+}
+
+double decision_margin(const RoutingRule& rule, const float* logits, int num_experts) {
+  if (rule.top_k >= num_experts) return std::nan("");
+  const auto v = selection_scores(rule, logits, num_experts);
+  const auto top = top_indices(v, rule.top_k + 1);
+  return v[top[static_cast<size_t>(rule.top_k) - 1]] - v[top[static_cast<size_t>(rule.top_k)]];
+}
+
+RoutedToken route(const RoutingRule& rule, const float* logits, int num_experts) {
+  const std::vector<double> scores = selection_scores(rule, logits, num_experts);
+  const auto chosen = top_indices(scores, rule.top_k);
+  switch (rule.kind) {
+    case RoutingKind::SoftmaxTopK: return take(scores, chosen, 1.0, rule.norm_topk_prob);
+    case RoutingKind::TopKSoftmax: {
+      std::vector<double> kept(scores.size(), -INFINITY);
+      for (size_t i : chosen) kept[i] = scores[i];
+      return take(softmax(kept), chosen, 1.0, false);
+    }
+    case RoutingKind::DeepSeekV2: {
+      // Weights come from the unmasked softmax (masked experts are never chosen).
+      const std::vector<double> p = softmax(std::vector<double>(logits, logits + num_experts));
+      return take(p, chosen, rule.routed_scaling_factor, rule.top_k > 1 && rule.norm_topk_prob);
     }
   }
   throw Error("route: unknown routing kind");

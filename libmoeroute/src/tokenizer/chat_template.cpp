@@ -22,19 +22,10 @@ const std::vector<std::string>& names() {
   return n;
 }
 
-std::string today() {
-  const std::time_t now = std::time(nullptr);
-  std::tm local{};
-  localtime_r(&now, &local);
-  char buffer[16];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%d", &local);
-  return buffer;
-}
-
 
 std::string harmony_system(const ChatTemplateOptions& o) {
   return "<|start|>system<|message|>" + o.model_identity + "\nKnowledge cutoff: 2024-06\nCurrent date: " +
-         (o.current_date.empty() ? today() : o.current_date) + "\n\nReasoning: " + o.reasoning_effort +
+         (o.current_date.empty() ? today_local_date() : o.current_date) + "\n\nReasoning: " + o.reasoning_effort +
          "\n\n# Valid channels: analysis, commentary, final. Channel must be included for every message.<|end|>";
 }
 
@@ -220,6 +211,38 @@ ChatTemplate ChatTemplate::from_text(std::string_view text, const std::string& s
 }
 
 ChatTemplate ChatTemplate::from_file(const fs::path& file) { return from_text(detail::read_text_file(file), file.string()); }
+
+std::string today_local_date() {
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  char buffer[16];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%d", &local);
+  return buffer;
+}
+
+void check_template_date(std::string_view date, std::string_view what) {
+  const auto digits = [&](size_t from, size_t n) {
+    int v = 0;
+    for (size_t i = from; i < from + n; ++i) {
+      if (!std::isdigit(static_cast<unsigned char>(date[i]))) return -1;
+      v = v * 10 + (date[i] - '0');
+    }
+    return v;
+  };
+  const bool shape = date.size() == 10 && date[4] == '-' && date[7] == '-';
+  const int y = shape ? digits(0, 4) : -1, m = shape ? digits(5, 2) : -1, d = shape ? digits(8, 2) : -1;
+  const bool leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+  constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (y < 0 || m < 1 || m > 12 || d < 1 || d > kDays[m - 1] + (m == 2 && leap ? 1 : 0))
+    throw InputError(fmt::format("{}: expected a calendar date written YYYY-MM-DD (e.g. 2025-08-05), got \"{}\"", what,
+                                 date));
+}
+
+bool ChatTemplate::places_system() const {
+  if (kind_ != Kind::user) return true;
+  return std::any_of(parts_.begin(), parts_.end(), [](const Part& p) { return p.kind == Part::Kind::system; });
+}
 
 std::string ChatTemplate::render(const ChatPrompt& prompt, const ChatTemplateOptions& options) const {
   switch (kind_) {

@@ -30,6 +30,14 @@ at::Tensor logits_of(const c10::IValue& out, const std::string& what) {
       what, out.tagKind()));
 }
 
+// The last non-empty line of a message (a TorchScript traceback ends with the error itself).
+std::string last_line(const std::string& text) {
+  size_t end = text.find_last_not_of(" \n");
+  if (end == std::string::npos) return text;
+  const size_t start = text.rfind('\n', end);
+  return text.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+}
+
 class TorchScriptModel final : public CausalLM {
  public:
   TorchScriptModel(torch::jit::Module module, ScriptModelMeta meta, const ModelOptions& options)
@@ -72,7 +80,19 @@ class TorchScriptModel final : public CausalLM {
     ForwardRequest probe;
     probe.rows = {{meta_.pad_token_id}};
     probe.record_last = {0};
-    info_.vocab_size = static_cast<int64_t>(forward(probe, nullptr).logits[0].size());
+    try {
+      info_.vocab_size = static_cast<int64_t>(forward(probe, nullptr).logits[0].size());
+    } catch (const InputError&) {
+      throw;
+    } catch (const Error& e) {
+      // An export traced in float32 may use ops without a half-precision kernel on this device:
+      // that is a dtype the export cannot run in, not an internal error. The interpreter's
+      // traceback ends with the op's own message.
+      if (!dtype) throw;
+      throw UnsupportedError(fmt::format("{}: the export does not run in {} on {} (--dtype {}): {}", meta_.what,
+                                         dtype_name(*dtype), device_.str(), to_string(options.dtype),
+                                         last_line(e.what())));
+    }
     if (meta_.tokenizer && meta_.tokenizer->vocab_size() > info_.vocab_size)
       throw InputError(fmt::format("{}: the tokenizer has {} ids but the model only {} logits", meta_.what,
                                    meta_.tokenizer->vocab_size(), info_.vocab_size));
