@@ -3,9 +3,12 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 
+#include "moeroute/error.h"
 #include "moeroute/run_config.h"
 
 namespace moeroute::cli {
@@ -76,11 +79,26 @@ nlohmann::json number_or_string(const std::string& text) {
   return text;
 }
 
+namespace {
+
+// Seconds between progress lines: 5 (a line every 5 s, not a flood), or MOEROUTE_PROGRESS_SECONDS.
+double progress_interval() {
+  const char* env = std::getenv("MOEROUTE_PROGRESS_SECONDS");
+  if (env == nullptr || *env == '\0') return 5.0;
+  char* end = nullptr;
+  const double v = std::strtod(env, &end);
+  if (*end != '\0' || !std::isfinite(v) || v < 0)
+    throw InputError(fmt::format("MOEROUTE_PROGRESS_SECONDS = '{}': expected a number of seconds ≥ 0", env));
+  return v;
+}
+
+}  // namespace
+
 void report_on_stderr(GenerateOptions& generation) {
   generation.warn = [](const std::string& w) { fmt::print(stderr, "moeroute: warning: {}\n", w); };
   auto last = std::make_shared<double>(0.0);
-  generation.progress = [last](const GenerateProgress& p) {
-    if (p.seconds - *last < 5.0) return;  // a line every 5 s, not a flood
+  generation.progress = [last, interval = progress_interval()](const GenerateProgress& p) {
+    if (p.seconds - *last < interval) return;
     *last = p.seconds;
     fmt::print(stderr, "moeroute: generating: {} of at most {} tokens, {:.1f} tokens/s, {:.0f} s\n", p.generated,
                p.limit, static_cast<double>(p.generated) / p.seconds, p.seconds);

@@ -39,8 +39,8 @@ void add_recording_flags(CLI::App* cmd, const std::shared_ptr<RunFlags>& flags);
 /// --chat-template (alias --template), --date.
 void add_chat_template_flag(CLI::App* cmd, const std::shared_ptr<RunFlags>& flags);
 
-/// Warnings (context exceeded) and, every few seconds of a long generation, a progress line go to
-/// stderr.
+/// Warnings (context exceeded) and, every 5 s of a long generation (MOEROUTE_PROGRESS_SECONDS
+/// sets the interval; the library reports at most once a second), a progress line go to stderr.
 void report_on_stderr(GenerateOptions& generation);
 
 /// `text` as a JSON number when it reads as one, else as a string (the library then says what

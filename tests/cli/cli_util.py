@@ -5,8 +5,8 @@ import tempfile
 from pathlib import Path
 
 
-def run(binary, *args):
-    return subprocess.run([binary, *map(str, args)], capture_output=True, text=True)
+def run(binary, *args, env=None):
+    return subprocess.run([binary, *map(str, args)], capture_output=True, text=True, env=env)
 
 
 def assert_refused(test, binary, args, fragment):

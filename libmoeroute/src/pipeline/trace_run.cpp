@@ -16,6 +16,7 @@
 #include "moeroute/error.h"
 #include "moeroute/generate.h"
 #include "moeroute/model_registry.h"
+#include "moeroute/trace_io.h"
 #include "pipeline/trace_progress.h"
 
 namespace moeroute {
@@ -62,7 +63,7 @@ nlohmann::json run_settings(const TraceRunOptions& o) {
       {"layers", r.layers},
       {"top_k", r.top_k},
       {"keep_logits", r.keep_logits},
-      {"logits_dtype", r.keep_logits ? detail::to_string(r.logits_dtype) : ""},
+      {"logits_dtype", r.keep_logits ? to_string(r.logits_dtype) : ""},
       {"chat_template", o.run.chat_template},
       {"max_tokens", o.max_tokens},
       {"strict", o.strict},
