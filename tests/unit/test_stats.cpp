@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <fstream>
 
 #include "analysis/stats/entropy_kernel.h"
@@ -322,4 +323,53 @@ TEST_CASE("The token table is dropped, with a note, beyond its size limit", "[st
   CHECK(r.token_experts.empty());
   REQUIRE_FALSE(r.notes.empty());
   CHECK_THAT(r.notes.back(), Catch::Contains("would exceed 100 bytes"));
+}
+
+TEST_CASE("The AVX2 entropy kernels give the portable kernels' bits", "[stats]") {
+  // Both kernels promise the same IEEE operations in the same order, so equality is exact. Rows of
+  // every length 1…70 (tails of each size) and 128, 129, logits from a hand-rolled generator
+  // (std distributions differ by library), spreads from 1e-3 to 200 (exp underflow clamped), some
+  // with ties at the maximum, probabilities with zeros, and the NaN/inf/negative cases.
+  INFO("kernel in use: " << detail::entropy_kernel_isa());
+  uint64_t state = 12345;
+  auto uniform = [&state] {  // xorshift64*, in [0, 1)
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    return static_cast<double>((state * 2685821657736338717ULL) >> 11) * 0x1.0p-53;
+  };
+  auto same = [](double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; };
+  std::vector<int> lengths;
+  for (int n = 1; n <= 70; ++n) lengths.push_back(n);
+  lengths.insert(lengths.end(), {128, 129, 256});
+  int checked = 0;
+  for (int n : lengths)
+    for (double spread : {1e-3, 1.0, 4.0, 30.0, 200.0})
+      for (int rep = 0; rep < 4; ++rep) {
+        std::vector<float> x(static_cast<size_t>(n)), p(static_cast<size_t>(n));
+        for (int i = 0; i < n; ++i) {
+          x[static_cast<size_t>(i)] = static_cast<float>((uniform() - 0.5) * spread);
+          p[static_cast<size_t>(i)] = uniform() < 0.2 ? 0.0f : static_cast<float>(uniform() * spread);
+        }
+        if (rep == 1) x[static_cast<size_t>(n) / 2] = x[0];  // a tie
+        const double a = detail::softmax_entropy_bits(x.data(), n), b = detail::softmax_entropy_bits_portable(x.data(), n);
+        const double c = detail::distribution_entropy_bits(p.data(), n),
+                     d = detail::distribution_entropy_bits_portable(p.data(), n);
+        CHECK(same(a, b));
+        CHECK((same(c, d) || (std::isnan(c) && std::isnan(d))));
+        ++checked;
+      }
+  CHECK(checked == static_cast<int>(lengths.size()) * 20);
+  for (int n : {3, 8, 11, 128}) {
+    for (int at : {0, 1, n - 1}) {
+      for (float bad : {std::nanf(""), INFINITY, -INFINITY, -1.0f}) {
+        std::vector<float> x(static_cast<size_t>(n), 0.5f);
+        x[static_cast<size_t>(at)] = bad;
+        const double a = detail::softmax_entropy_bits(x.data(), n), b = detail::softmax_entropy_bits_portable(x.data(), n);
+        CHECK((same(a, b) || (std::isnan(a) && std::isnan(b))));
+        CHECK(std::isnan(detail::distribution_entropy_bits(x.data(), n)));  // negative, NaN or infinite
+        CHECK(std::isnan(detail::distribution_entropy_bits_portable(x.data(), n)));
+      }
+    }
+  }
 }
