@@ -3,6 +3,7 @@
 // for bit. (NumPy comparisons on a committed fixture: tests/cli/test_cli_stats.py.)
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -370,6 +371,35 @@ TEST_CASE("The AVX2 entropy kernels give the portable kernels' bits", "[stats]")
         CHECK(std::isnan(detail::distribution_entropy_bits(x.data(), n)));  // negative, NaN or infinite
         CHECK(std::isnan(detail::distribution_entropy_bits_portable(x.data(), n)));
       }
+    }
+  }
+}
+
+TEST_CASE("Co-activation pairs are listed by count, ties in (a, b) order, for small and large counts", "[stats]") {
+  // The report orders pairs by a counting sort when the counts are small next to the number of
+  // pairs and by a comparison sort otherwise; both must give the stable order. Pairs of 6 experts,
+  // top-2, chosen `scale` × {3, 1, 3, 2, 1} times: (0,1) and (2,5) tie, as do (1,4) and (3,4).
+  for (int64_t scale : {1, 400}) {
+    const std::vector<std::pair<std::array<int32_t, 2>, int64_t>> plan = {
+        {{1, 0}, 3}, {{4, 1}, 1}, {{2, 5}, 3}, {{3, 0}, 2}, {{3, 4}, 1}};
+    RouterTrace t;
+    t.meta.model_id = "pairs";
+    t.layers = {{"layers.0.gate", 0}};
+    t.num_experts = 6;
+    t.top_k = 2;
+    for (const auto& [ids, times] : plan)
+      for (int64_t i = 0; i < times * scale; ++i) t.topk_ids.insert(t.topk_ids.end(), ids.begin(), ids.end());
+    t.num_positions = static_cast<int64_t>(t.topk_ids.size() / 2);
+    RoutingStats s;
+    s.add(t);
+    const std::vector<CoactivationPair> pairs = s.report().layer_stats[0].pairs;
+    REQUIRE(pairs.size() == 5);
+    const int want[5][2] = {{0, 1}, {2, 5}, {0, 3}, {1, 4}, {3, 4}};
+    const int64_t counts[5] = {3, 3, 2, 1, 1};
+    for (size_t i = 0; i < 5; ++i) {
+      CHECK(pairs[i].a == want[i][0]);
+      CHECK(pairs[i].b == want[i][1]);
+      CHECK(pairs[i].count == counts[i] * scale);
     }
   }
 }
