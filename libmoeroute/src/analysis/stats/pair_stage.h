@@ -22,6 +22,20 @@ class PairStage {
     ++cells_[base_[static_cast<size_t>(a)] + static_cast<size_t>(b)];
     touched_[static_cast<size_t>(a)] = 1;
   }
+  /// Every pair (min, max) of ids[0…k) (upper tables only).
+  void add_pairs(const int32_t* ids, int k) {
+    uint16_t* cells = cells_.data();
+    const size_t* base = base_.data();
+    for (int i = 0; i < k; ++i) {
+      const int32_t e = ids[i];
+      touched_[static_cast<size_t>(e)] = 1;  // every row a of a pair below is one of the ids
+      for (int j = i + 1; j < k; ++j) {
+        const int32_t e2 = ids[j];
+        const int32_t a = e < e2 ? e : e2, b = e < e2 ? e2 : e;
+        ++cells[base[static_cast<size_t>(a)] + static_cast<size_t>(b)];
+      }
+    }
+  }
   /// Ends a row; adds the staged counts into `total` (n × n, row-major) when another row could
   /// overflow a cell.
   void end_row(int64_t* total) {

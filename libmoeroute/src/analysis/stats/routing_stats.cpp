@@ -400,11 +400,8 @@ void RoutingStats::add(const RouterTrace& t, const std::string& source) {
         ++gc[e];
         ++lc[e];
         ++wc[e];
-        for (int k2 = k + 1; k2 < K; ++k2) {
-          const int32_t e2 = id[k2];
-          coact_stage.add(std::min(e, e2), std::max(e, e2));
-        }
       }
+      coact_stage.add_pairs(id, K);
       coact_stage.end_row(co);
       if (cr) {
         cross_stage.add(id[0], layer_ids[T * static_cast<size_t>(K) + r * static_cast<size_t>(K)]);

@@ -79,6 +79,16 @@ std::vector<int> ranked(const std::vector<int64_t>& key, int k, bool descending)
   return ids;
 }
 
+// One expert's (vocabulary row, count) list: a range of a shared array.
+struct CellRange {
+  const std::pair<size_t, int64_t>* first;
+  size_t n;
+  const std::pair<size_t, int64_t>* begin() const { return first; }
+  const std::pair<size_t, int64_t>* end() const { return first + n; }
+  size_t size() const { return n; }
+  const std::pair<size_t, int64_t>& operator[](size_t i) const { return first[i]; }
+};
+
 // Indices 0…n−1 by key(i) descending, ties by lower index (what a stable sort by key gives): a
 // counting sort when the keys are non-negative and at most 4n + 1024 (co-activation counts of
 // tokens), else a comparison sort.
@@ -283,12 +293,23 @@ StatsReport RoutingStats::report() {
     const std::vector<size_t> order = d.vocab_order();
     for (size_t tl = 0; tl < d.token_layers.size(); ++tl) {
       const std::vector<uint32_t>& table = d.token_counts[tl];
-      std::vector<std::vector<std::pair<size_t, int64_t>>> lists(E);  // per expert: (vocabulary row, count)
+      // Per expert: (vocabulary row, count) of its tokens, all experts' lists in one array (the
+      // nonzero cells are counted first; the fill has no data-dependent branch).
+      std::vector<size_t> start(E + 1, 0);
+      for (size_t v = 0; v < d.vocab_ids.size(); ++v)
+        for (size_t e = 0; e < E; ++e) start[e + 1] += table[v * E + e] != 0;
+      for (size_t e = 0; e < E; ++e) start[e + 1] += start[e];
+      std::vector<std::pair<size_t, int64_t>> cells(start[E] + 1);  // + a slot for the zeros
+      std::vector<size_t> end(start.begin(), start.end() - 1);
+      std::pair<size_t, int64_t>* const spare = &cells[start[E]];
       for (size_t v : order)
-        for (size_t e = 0; e < E; ++e)
-          if (const uint32_t c = table[v * E + e]) lists[e].push_back({v, c});
+        for (size_t e = 0; e < E; ++e) {
+          const uint32_t c = table[v * E + e];
+          *(c ? &cells[end[e]] : spare) = {v, c};
+          end[e] += c != 0;
+        }
       for (size_t e = 0; e < E; ++e) {
-        const auto& list = lists[e];
+        const CellRange list{cells.data() + start[e], start[e + 1] - start[e]};
         TokenExpertStats t;
         t.layer = d.token_layers[tl];
         t.expert = static_cast<int>(e);
