@@ -295,10 +295,13 @@ StatsReport RoutingStats::report() {
       const std::vector<uint32_t>& table = d.token_counts[tl];
       // Per expert: (vocabulary row, count) of its tokens, all experts' lists in one array (the
       // nonzero cells are counted first; the fill has no data-dependent branch).
+      std::vector<uint32_t> nonzero(E, 0);  // < 2^32: at most one per vocabulary row
+      for (size_t v = 0; v < d.vocab_ids.size(); ++v) {
+        const uint32_t* row = table.data() + v * E;
+        for (size_t e = 0; e < E; ++e) nonzero[e] += row[e] != 0 ? 1U : 0U;
+      }
       std::vector<size_t> start(E + 1, 0);
-      for (size_t v = 0; v < d.vocab_ids.size(); ++v)
-        for (size_t e = 0; e < E; ++e) start[e + 1] += table[v * E + e] != 0;
-      for (size_t e = 0; e < E; ++e) start[e + 1] += start[e];
+      for (size_t e = 0; e < E; ++e) start[e + 1] = start[e] + nonzero[e];
       std::vector<std::pair<size_t, int64_t>> cells(start[E] + 1);  // + a slot for the zeros
       std::vector<size_t> end(start.begin(), start.end() - 1);
       std::pair<size_t, int64_t>* const spare = &cells[start[E]];
