@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <set>
 
 #include "analysis/stats/entropy_kernel.h"
 #include "dataset_fixtures.h"
@@ -401,5 +402,68 @@ TEST_CASE("Co-activation pairs are listed by count, ties in (a, b) order, for sm
       CHECK(pairs[i].b == want[i][1]);
       CHECK(pairs[i].count == counts[i] * scale);
     }
+  }
+}
+
+TEST_CASE("Counts of long chunks (staged tables flushed mid-layer) equal a direct count", "[stats]") {
+  // 8 experts, top-8: a co-activation cell gains at most 28 per row (a row repeating one id), so
+  // the 16-bit staging table is flushed every 2340 rows; rows of 8 distinct ids hold every pair,
+  // so over 70 000 rows in one chunk the counts pass 2^16. The reference counts directly in int64.
+  const int L = 2, E = 8, K = 8, T = 70000, V = 50;
+  RouterTrace t;
+  t.meta.model_id = "long";
+  for (int l = 0; l < L; ++l) t.layers.push_back({"layers." + std::to_string(l), l});
+  t.num_experts = E;
+  t.top_k = K;
+  t.num_positions = T;
+  uint64_t state = 99;
+  auto next = [&state](uint64_t n) {  // xorshift64*
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    return static_cast<int64_t>(((state * 2685821657736338717ULL) >> 33) % n);
+  };
+  for (int l = 0; l < L; ++l)
+    for (int r = 0; r < T; ++r) {
+      const bool repeat = r % 97 == 0;
+      const int32_t first = static_cast<int32_t>(next(E));
+      for (int k = 0; k < K; ++k)
+        t.topk_ids.push_back(repeat ? first : static_cast<int32_t>((first + 3 * k) % E));
+    }
+  for (int r = 0; r < T; ++r) t.token_ids.push_back(1000 + next(V) * next(V));
+  RoutingStats s;
+  s.add(t);
+  const StatsReport rep = s.report();
+  auto id = [&](int l, int r, int k) { return t.topk_ids[(static_cast<size_t>(l) * T + static_cast<size_t>(r)) * K + static_cast<size_t>(k)]; };
+  for (int l = 0; l < L; ++l) {
+    std::vector<int64_t> co(E * E, 0), cr(E * E, 0);
+    for (int r = 0; r < T; ++r) {
+      for (int a = 0; a < K; ++a)
+        for (int b = a + 1; b < K; ++b) ++co[static_cast<size_t>(std::min(id(l, r, a), id(l, r, b)) * E + std::max(id(l, r, a), id(l, r, b)))];
+      if (l + 1 < L) ++cr[static_cast<size_t>(id(l, r, 0) * E + id(l + 1, r, 0))];
+    }
+    std::vector<int64_t> got(E * E, 0);
+    for (const CoactivationPair& p : rep.layer_stats[static_cast<size_t>(l)].pairs) got[static_cast<size_t>(p.a * E + p.b)] = p.count;
+    for (int a = 0; a < E; ++a)
+      for (int b = a + 1; b < E; ++b) CHECK(got[static_cast<size_t>(a * E + b)] == co[static_cast<size_t>(a * E + b)]);
+    if (l + 1 < L) {
+      int64_t best = 0;
+      for (int a = 0; a < E; ++a) best += *std::max_element(cr.begin() + a * E, cr.begin() + (a + 1) * E);
+      CHECK(rep.cross_layer[static_cast<size_t>(l)].tokens == T);
+      CHECK(rep.cross_layer[static_cast<size_t>(l)].accuracy == static_cast<double>(best) / T);
+    }
+    // Token → expert: assignments and distinct tokens per expert.
+    std::vector<std::set<int64_t>> tokens(E);
+    std::vector<int64_t> assignments(E, 0);
+    for (int r = 0; r < T; ++r)
+      for (int k = 0; k < K; ++k) {
+        tokens[static_cast<size_t>(id(l, r, k))].insert(t.token_ids[static_cast<size_t>(r)]);
+        ++assignments[static_cast<size_t>(id(l, r, k))];
+      }
+    for (const TokenExpertStats& x : rep.token_experts)
+      if (x.layer == l) {
+        CHECK(x.assignments == assignments[static_cast<size_t>(x.expert)]);
+        CHECK(x.distinct_tokens == static_cast<int64_t>(tokens[static_cast<size_t>(x.expert)].size()));
+      }
   }
 }
