@@ -467,3 +467,24 @@ TEST_CASE("Counts of long chunks (staged tables flushed mid-layer) equal a direc
       }
   }
 }
+
+TEST_CASE("A top-k so large that one row could wrap a 16-bit cell is counted directly", "[stats]") {
+  // K = 370: a row repeating one id adds K(K−1)/2 = 68 265 > 2^16 − 1 to one co-activation cell.
+  const int E = 370, K = 370;
+  RouterTrace t;
+  t.meta.model_id = "wide";
+  t.layers = {{"layers.0", 0}};
+  t.num_experts = E;
+  t.top_k = K;
+  t.num_positions = 2;
+  for (int k = 0; k < K; ++k) t.topk_ids.push_back(k);  // every pair once
+  for (int k = 0; k < K; ++k) t.topk_ids.push_back(5);  // (5, 5) on the diagonal, 68 265 times
+  RoutingStats s;
+  s.add(t);
+  const auto pairs = s.report().layer_stats[0].pairs;
+  CHECK(pairs.size() == static_cast<size_t>(E * (E - 1) / 2));
+  bool all_once = true;
+  for (const CoactivationPair& p : pairs) all_once = all_once && p.count == 1;
+  CHECK(all_once);
+  CHECK(s.report().layer_stats[0].experts[5].count == K + 1);
+}

@@ -21,6 +21,12 @@ namespace {
 
 MOEROUTE_AVX2 __m256 ps(float v) { return _mm256_set1_ps(v); }
 
+// y·x + c[0], then ·x + c[1], …: Horner steps, each a rounded product and a rounded sum.
+MOEROUTE_AVX2 __m256 horner(__m256 y, __m256 x, const float* c, int n) {
+  for (int i = 0; i < n; ++i) y = _mm256_add_ps(_mm256_mul_ps(y, x), ps(c[i]));
+  return y;
+}
+
 // expf_inline of entropy_kernel_impl.h on 8 lanes.
 MOEROUTE_AVX2 __m256 exp8(__m256 x) {
   x = _mm256_max_ps(ps(-87.33f), x);  // x < −87.33 ? −87.33 : x (a NaN x stays NaN)
@@ -29,12 +35,9 @@ MOEROUTE_AVX2 __m256 exp8(__m256 x) {
   __m256 r = _mm256_sub_ps(x, _mm256_mul_ps(n, ps(0.693359375f)));
   r = _mm256_sub_ps(r, _mm256_mul_ps(n, ps(-2.12194440e-4f)));
   const __m256 z = _mm256_mul_ps(r, r);
-  __m256 y = ps(1.9875691500e-4f);
-  y = _mm256_add_ps(_mm256_mul_ps(y, r), ps(1.3981999507e-3f));
-  y = _mm256_add_ps(_mm256_mul_ps(y, r), ps(8.3334519073e-3f));
-  y = _mm256_add_ps(_mm256_mul_ps(y, r), ps(4.1665795894e-2f));
-  y = _mm256_add_ps(_mm256_mul_ps(y, r), ps(1.6666665459e-1f));
-  y = _mm256_add_ps(_mm256_mul_ps(y, r), ps(5.0000001201e-1f));
+  static constexpr float kPoly[] = {1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f, 1.6666665459e-1f,
+                                    5.0000001201e-1f};
+  __m256 y = horner(ps(1.9875691500e-4f), r, kPoly, 5);
   y = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(y, z), r), ps(1.0f));
   const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(n), _mm256_set1_epi32(127)), 23);
   return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
@@ -51,15 +54,10 @@ MOEROUTE_AVX2 __m256 log8(__m256 x) {
   e = _mm256_add_epi32(e, _mm256_castps_si256(low));  // low lanes are −1
   m = _mm256_blendv_ps(_mm256_sub_ps(m, ps(1.0f)), _mm256_sub_ps(_mm256_add_ps(m, m), ps(1.0f)), low);
   const __m256 z = _mm256_mul_ps(m, m);
-  __m256 y = ps(7.0376836292e-2f);
-  y = _mm256_sub_ps(_mm256_mul_ps(y, m), ps(1.1514610310e-1f));
-  y = _mm256_add_ps(_mm256_mul_ps(y, m), ps(1.1676998740e-1f));
-  y = _mm256_sub_ps(_mm256_mul_ps(y, m), ps(1.2420140846e-1f));
-  y = _mm256_add_ps(_mm256_mul_ps(y, m), ps(1.4249322787e-1f));
-  y = _mm256_sub_ps(_mm256_mul_ps(y, m), ps(1.6668057665e-1f));
-  y = _mm256_add_ps(_mm256_mul_ps(y, m), ps(2.0000714765e-1f));
-  y = _mm256_sub_ps(_mm256_mul_ps(y, m), ps(2.4999993993e-1f));
-  y = _mm256_add_ps(_mm256_mul_ps(y, m), ps(3.3333331174e-1f));
+  // The scalar code's `y·m − c` steps as `y·m + (−c)`: IEEE defines a − b as a + (−b), same bits.
+  static constexpr float kPoly[] = {-1.1514610310e-1f, 1.1676998740e-1f, -1.2420140846e-1f, 1.4249322787e-1f,
+                                    -1.6668057665e-1f, 2.0000714765e-1f, -2.4999993993e-1f, 3.3333331174e-1f};
+  __m256 y = horner(ps(7.0376836292e-2f), m, kPoly, 8);
   y = _mm256_mul_ps(_mm256_mul_ps(y, m), z);
   const __m256 fe = _mm256_cvtepi32_ps(e);
   y = _mm256_add_ps(y, _mm256_mul_ps(fe, ps(-2.12194440e-4f)));

@@ -1,9 +1,9 @@
 // A 16-bit staging table for the per-layer pair counts of the statistics accumulator
 // (co-activation, cross-layer first choice): the E×E int64 tables of the state are 128 KB per
 // layer at E = 128 and every token increments ~K²/2 random cells of them; staged in 16 bits (and,
-// for co-activation, only the upper triangle) they fit in L1. The staged counts are added into the
-// 64-bit table before any cell could reach 2^16, so the totals are exactly those of counting
-// directly. Private to the stats module.
+// for co-activation, only the upper triangle) they fit in L1. The stage is added into the 64-bit
+// table before its increments since the last flush could exceed 2^16 − 1 (no cell can then wrap),
+// so the totals are exactly those of counting directly. Private to the stats module.
 #pragma once
 
 #include <cstddef>
@@ -14,16 +14,22 @@ namespace moeroute::detail {
 
 class PairStage {
  public:
-  /// Cells (a, b) for a, b in [0, n); with `upper`, only a ≤ b. `per_row`: the most increments
-  /// one row can add to one cell (flushes come every floor(65535 / per_row) rows).
-  PairStage(int n, bool upper, int per_row);
+  /// Cells (a, b) for a, b in [0, n), counted into `total` (n × n, row-major); with `upper`,
+  /// only a ≤ b.
+  PairStage(int n, bool upper);
 
+  /// Points the stage at another table (flush first).
+  void set_total(int64_t* total) { total_ = total; }
   void add(int a, int b) {
+    reserve(1);
     ++cells_[base_[static_cast<size_t>(a)] + static_cast<size_t>(b)];
     touched_[static_cast<size_t>(a)] = 1;
   }
   /// Every pair (min, max) of ids[0…k) (upper tables only).
   void add_pairs(const int32_t* ids, int k) {
+    const int64_t pairs = static_cast<int64_t>(k) * (k - 1) / 2;
+    if (pairs > kLimit) return add_pairs_directly(ids, k);
+    reserve(pairs);
     uint16_t* cells = cells_.data();
     const size_t* base = base_.data();
     for (int i = 0; i < k; ++i) {
@@ -36,20 +42,23 @@ class PairStage {
       }
     }
   }
-  /// Ends a row; adds the staged counts into `total` (n × n, row-major) when another row could
-  /// overflow a cell.
-  void end_row(int64_t* total) {
-    if (++rows_ == limit_) flush(total);
-  }
-  /// Adds the staged counts into `total` and clears the stage.
-  void flush(int64_t* total);
+  /// Adds the staged counts into the table and clears the stage.
+  void flush();
 
  private:
+  static constexpr int64_t kLimit = 65535;
+  /// One row could wrap a cell (top-k beyond 362): counts it into the table directly.
+  void add_pairs_directly(const int32_t* ids, int k);
+  void reserve(int64_t increments) {
+    if (staged_ + increments > kLimit) flush();
+    staged_ += increments;
+  }
   size_t n_;
   bool upper_;
-  int64_t rows_ = 0, limit_;
+  int64_t* total_ = nullptr;
+  int64_t staged_ = 0;            // increments since the last flush
   std::vector<uint16_t> cells_;
-  std::vector<size_t> base_;     // cell of (a, b) = base_[a] + b
+  std::vector<size_t> base_;      // cell of (a, b) = base_[a] + b
   std::vector<uint32_t> touched_;  // rows a with staged counts (not a char type: stores of it may not alias the other members)
 };
 

@@ -375,7 +375,7 @@ void RoutingStats::add(const RouterTrace& t, const std::string& source) {
   };
   // Co-activation (a ≤ b: a row with a repeated id counts its (e, e) pairs on the diagonal) and
   // cross-layer pairs, staged per layer.
-  detail::PairStage coact_stage(E, true, K * (K - 1) / 2), cross_stage(E, false, 1);
+  detail::PairStage coact_stage(E, true), cross_stage(E, false);
   for (int l = 0; l < L; ++l) {
     const auto lu = static_cast<size_t>(l);
     int64_t* cnt = d.count.data() + lu * static_cast<size_t>(E);
@@ -383,6 +383,8 @@ void RoutingStats::add(const RouterTrace& t, const std::string& source) {
     Int128* ws = d.wsum.data() + lu * static_cast<size_t>(E);
     int64_t* co = d.coact.data() + lu * static_cast<size_t>(E) * static_cast<size_t>(E);
     int64_t* cr = l + 1 < L ? d.cross.data() + lu * static_cast<size_t>(E) * static_cast<size_t>(E) : nullptr;
+    coact_stage.set_total(co);
+    cross_stage.set_total(cr);  // null at the last layer: nothing is staged there
     uint32_t* tok = token_slot[lu] >= 0 ? d.token_counts[static_cast<size_t>(token_slot[lu])].data() : nullptr;
     detail::ValueAcc& hf = d.ent_full[lu];
     detail::ValueAcc& ht = d.ent_topk[lu];
@@ -402,11 +404,7 @@ void RoutingStats::add(const RouterTrace& t, const std::string& source) {
         ++wc[e];
       }
       coact_stage.add_pairs(id, K);
-      coact_stage.end_row(co);
-      if (cr) {
-        cross_stage.add(id[0], layer_ids[T * static_cast<size_t>(K) + r * static_cast<size_t>(K)]);
-        cross_stage.end_row(cr);
-      }
+      if (cr) cross_stage.add(id[0], layer_ids[T * static_cast<size_t>(K) + r * static_cast<size_t>(K)]);
       detail::SampleAcc& s = d.samples[static_cast<size_t>(row_sample[i])];
       detail::LabelAcc& lab = d.label_acc[static_cast<size_t>(row_label[i])];
       if (weights) {
@@ -430,8 +428,8 @@ void RoutingStats::add(const RouterTrace& t, const std::string& source) {
         record(h, hf, hmax_full, s.ef_sum, s.ef_n, lab.ef_sum, lab.ef_n);
       }
     }
-    coact_stage.flush(co);
-    if (cr) cross_stage.flush(cr);
+    coact_stage.flush();
+    cross_stage.flush();
     // Token → expert, rows in vocabulary order: each table row (E counts) is touched in one run.
     if (tok)
       for (size_t i : by_vocab) {
