@@ -3,8 +3,11 @@
 // for bit. (NumPy comparisons on a committed fixture: tests/cli/test_cli_stats.py.)
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <cmath>
+#include <cstring>
 #include <fstream>
+#include <set>
 
 #include "analysis/stats/entropy_kernel.h"
 #include "dataset_fixtures.h"
@@ -342,4 +345,166 @@ TEST_CASE("The token table is dropped, with a note, beyond its size limit", "[st
   CHECK(r.token_experts.empty());
   REQUIRE_FALSE(r.notes.empty());
   CHECK_THAT(r.notes.back(), Catch::Contains("would exceed 100 bytes"));
+}
+
+TEST_CASE("The AVX2 entropy kernels give the portable kernels' bits", "[stats]") {
+  // Both kernels promise the same IEEE operations in the same order, so equality is exact. Rows of
+  // every length 1…70 (tails of each size) and 128, 129, logits from a hand-rolled generator
+  // (std distributions differ by library), spreads from 1e-3 to 200 (exp underflow clamped), some
+  // with ties at the maximum, probabilities with zeros, and the NaN/inf/negative cases.
+  INFO("kernel in use: " << detail::entropy_kernel_isa());
+  uint64_t state = 12345;
+  auto uniform = [&state] {  // xorshift64*, in [0, 1)
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    return static_cast<double>((state * 2685821657736338717ULL) >> 11) * 0x1.0p-53;
+  };
+  auto same = [](double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; };
+  std::vector<int> lengths;
+  for (int n = 1; n <= 70; ++n) lengths.push_back(n);
+  lengths.insert(lengths.end(), {128, 129, 256});
+  int checked = 0;
+  for (int n : lengths)
+    for (double spread : {1e-3, 1.0, 4.0, 30.0, 200.0})
+      for (int rep = 0; rep < 4; ++rep) {
+        std::vector<float> x(static_cast<size_t>(n)), p(static_cast<size_t>(n));
+        for (int i = 0; i < n; ++i) {
+          x[static_cast<size_t>(i)] = static_cast<float>((uniform() - 0.5) * spread);
+          p[static_cast<size_t>(i)] = uniform() < 0.2 ? 0.0f : static_cast<float>(uniform() * spread);
+        }
+        if (rep == 1) x[static_cast<size_t>(n) / 2] = x[0];  // a tie
+        const double a = detail::softmax_entropy_bits(x.data(), n), b = detail::softmax_entropy_bits_portable(x.data(), n);
+        const double c = detail::distribution_entropy_bits(p.data(), n),
+                     d = detail::distribution_entropy_bits_portable(p.data(), n);
+        CHECK(same(a, b));
+        CHECK((same(c, d) || (std::isnan(c) && std::isnan(d))));
+        ++checked;
+      }
+  CHECK(checked == static_cast<int>(lengths.size()) * 20);
+  for (int n : {3, 8, 11, 128}) {
+    for (int at : {0, 1, n - 1}) {
+      for (float bad : {std::nanf(""), INFINITY, -INFINITY, -1.0f}) {
+        std::vector<float> x(static_cast<size_t>(n), 0.5f);
+        x[static_cast<size_t>(at)] = bad;
+        const double a = detail::softmax_entropy_bits(x.data(), n), b = detail::softmax_entropy_bits_portable(x.data(), n);
+        CHECK((same(a, b) || (std::isnan(a) && std::isnan(b))));
+        CHECK(std::isnan(detail::distribution_entropy_bits(x.data(), n)));  // negative, NaN or infinite
+        CHECK(std::isnan(detail::distribution_entropy_bits_portable(x.data(), n)));
+      }
+    }
+  }
+}
+
+TEST_CASE("Co-activation pairs are listed by count, ties in (a, b) order, for small and large counts", "[stats]") {
+  // The report orders pairs by a counting sort when the counts are small next to the number of
+  // pairs and by a comparison sort otherwise; both must give the stable order. Pairs of 6 experts,
+  // top-2, chosen `scale` × {3, 1, 3, 2, 1} times: (0,1) and (2,5) tie, as do (1,4) and (3,4).
+  for (int64_t scale : {1, 400}) {
+    const std::vector<std::pair<std::array<int32_t, 2>, int64_t>> plan = {
+        {{1, 0}, 3}, {{4, 1}, 1}, {{2, 5}, 3}, {{3, 0}, 2}, {{3, 4}, 1}};
+    RouterTrace t;
+    t.meta.model_id = "pairs";
+    t.layers = {{"layers.0.gate", 0}};
+    t.num_experts = 6;
+    t.top_k = 2;
+    for (const auto& [ids, times] : plan)
+      for (int64_t i = 0; i < times * scale; ++i) t.topk_ids.insert(t.topk_ids.end(), ids.begin(), ids.end());
+    t.num_positions = static_cast<int64_t>(t.topk_ids.size() / 2);
+    RoutingStats s;
+    s.add(t);
+    const std::vector<CoactivationPair> pairs = s.report().layer_stats[0].pairs;
+    REQUIRE(pairs.size() == 5);
+    const int want[5][2] = {{0, 1}, {2, 5}, {0, 3}, {1, 4}, {3, 4}};
+    const int64_t counts[5] = {3, 3, 2, 1, 1};
+    for (size_t i = 0; i < 5; ++i) {
+      CHECK(pairs[i].a == want[i][0]);
+      CHECK(pairs[i].b == want[i][1]);
+      CHECK(pairs[i].count == counts[i] * scale);
+    }
+  }
+}
+
+TEST_CASE("Counts of long chunks (staged tables flushed mid-layer) equal a direct count", "[stats]") {
+  // 8 experts, top-8: a co-activation cell gains at most 28 per row (a row repeating one id), so
+  // the 16-bit staging table is flushed every 2340 rows; rows of 8 distinct ids hold every pair,
+  // so over 70 000 rows in one chunk the counts pass 2^16. The reference counts directly in int64.
+  const int L = 2, E = 8, K = 8, T = 70000, V = 50;
+  RouterTrace t;
+  t.meta.model_id = "long";
+  for (int l = 0; l < L; ++l) t.layers.push_back({"layers." + std::to_string(l), l});
+  t.num_experts = E;
+  t.top_k = K;
+  t.num_positions = T;
+  uint64_t state = 99;
+  auto next = [&state](uint64_t n) {  // xorshift64*
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    return static_cast<int64_t>(((state * 2685821657736338717ULL) >> 33) % n);
+  };
+  for (int l = 0; l < L; ++l)
+    for (int r = 0; r < T; ++r) {
+      const bool repeat = r % 97 == 0;
+      const int32_t first = static_cast<int32_t>(next(E));
+      for (int k = 0; k < K; ++k)
+        t.topk_ids.push_back(repeat ? first : static_cast<int32_t>((first + 3 * k) % E));
+    }
+  for (int r = 0; r < T; ++r) t.token_ids.push_back(1000 + next(V) * next(V));
+  RoutingStats s;
+  s.add(t);
+  const StatsReport rep = s.report();
+  auto id = [&](int l, int r, int k) { return t.topk_ids[(static_cast<size_t>(l) * T + static_cast<size_t>(r)) * K + static_cast<size_t>(k)]; };
+  for (int l = 0; l < L; ++l) {
+    std::vector<int64_t> co(E * E, 0), cr(E * E, 0);
+    for (int r = 0; r < T; ++r) {
+      for (int a = 0; a < K; ++a)
+        for (int b = a + 1; b < K; ++b) ++co[static_cast<size_t>(std::min(id(l, r, a), id(l, r, b)) * E + std::max(id(l, r, a), id(l, r, b)))];
+      if (l + 1 < L) ++cr[static_cast<size_t>(id(l, r, 0) * E + id(l + 1, r, 0))];
+    }
+    std::vector<int64_t> got(E * E, 0);
+    for (const CoactivationPair& p : rep.layer_stats[static_cast<size_t>(l)].pairs) got[static_cast<size_t>(p.a * E + p.b)] = p.count;
+    for (int a = 0; a < E; ++a)
+      for (int b = a + 1; b < E; ++b) CHECK(got[static_cast<size_t>(a * E + b)] == co[static_cast<size_t>(a * E + b)]);
+    if (l + 1 < L) {
+      int64_t best = 0;
+      for (int a = 0; a < E; ++a) best += *std::max_element(cr.begin() + a * E, cr.begin() + (a + 1) * E);
+      CHECK(rep.cross_layer[static_cast<size_t>(l)].tokens == T);
+      CHECK(rep.cross_layer[static_cast<size_t>(l)].accuracy == static_cast<double>(best) / T);
+    }
+    // Token → expert: assignments and distinct tokens per expert.
+    std::vector<std::set<int64_t>> tokens(E);
+    std::vector<int64_t> assignments(E, 0);
+    for (int r = 0; r < T; ++r)
+      for (int k = 0; k < K; ++k) {
+        tokens[static_cast<size_t>(id(l, r, k))].insert(t.token_ids[static_cast<size_t>(r)]);
+        ++assignments[static_cast<size_t>(id(l, r, k))];
+      }
+    for (const TokenExpertStats& x : rep.token_experts)
+      if (x.layer == l) {
+        CHECK(x.assignments == assignments[static_cast<size_t>(x.expert)]);
+        CHECK(x.distinct_tokens == static_cast<int64_t>(tokens[static_cast<size_t>(x.expert)].size()));
+      }
+  }
+}
+
+TEST_CASE("A top-k so large that one row could wrap a 16-bit cell is counted directly", "[stats]") {
+  // K = 370: a row repeating one id adds K(K−1)/2 = 68 265 > 2^16 − 1 to one co-activation cell.
+  const int E = 370, K = 370;
+  RouterTrace t;
+  t.meta.model_id = "wide";
+  t.layers = {{"layers.0", 0}};
+  t.num_experts = E;
+  t.top_k = K;
+  t.num_positions = 2;
+  for (int k = 0; k < K; ++k) t.topk_ids.push_back(k);  // every pair once
+  for (int k = 0; k < K; ++k) t.topk_ids.push_back(5);  // (5, 5) on the diagonal, 68 265 times
+  RoutingStats s;
+  s.add(t);
+  const auto pairs = s.report().layer_stats[0].pairs;
+  CHECK(pairs.size() == static_cast<size_t>(E * (E - 1) / 2));
+  bool all_once = true;
+  for (const CoactivationPair& p : pairs) all_once = all_once && p.count == 1;
+  CHECK(all_once);
+  CHECK(s.report().layer_stats[0].experts[5].count == K + 1);
 }

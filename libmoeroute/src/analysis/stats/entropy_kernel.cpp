@@ -1,70 +1,10 @@
 #include "analysis/stats/entropy_kernel.h"
 
-#include <cstdint>
-#include <cstring>
-#include <limits>
+#include "analysis/stats/entropy_kernel_impl.h"
 
 namespace moeroute::detail {
 
 namespace {
-
-constexpr double kLn2 = 0.693147180559945309417232121458;
-constexpr int kLanes = 8;  // fixed summation lanes: the order of every sum is part of the result
-
-inline float bits_to_float(int32_t b) {
-  float f;
-  std::memcpy(&f, &b, 4);
-  return f;
-}
-inline int32_t float_to_bits(float f) {
-  int32_t b;
-  std::memcpy(&b, &f, 4);
-  return b;
-}
-
-// Cephes expf: x = n·ln2 + r with |r| ≤ ln2/2, a degree-5 polynomial for e^r, then 2^n from the
-// exponent bits. Round-to-nearest of x·log2(e) by the 1.5·2^23 trick (exact IEEE arithmetic).
-inline __attribute__((always_inline)) float expf_inline(float x) {
-  x = x < -87.33f ? -87.33f : x;
-  const float magic = 12582912.0f;
-  const float n = (x * 1.44269504088896341f + magic) - magic;
-  float r = x - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  const float z = r * r;
-  float y = 1.9875691500e-4f;
-  y = y * r + 1.3981999507e-3f;
-  y = y * r + 8.3334519073e-3f;
-  y = y * r + 4.1665795894e-2f;
-  y = y * r + 1.6666665459e-1f;
-  y = y * r + 5.0000001201e-1f;
-  y = y * z + r + 1.0f;
-  return y * bits_to_float((static_cast<int32_t>(n) + 127) << 23);
-}
-
-// Cephes logf for normal positive x: x = m·2^e with m in [√½, √2), a degree-8 polynomial in m − 1.
-inline __attribute__((always_inline)) float logf_inline(float x) {
-  const int32_t bits = float_to_bits(x);
-  int32_t e = ((bits >> 23) & 0xff) - 126;
-  float m = bits_to_float((bits & 0x007fffff) | 0x3f000000);  // [0.5, 1)
-  const bool low = m < 0.707106781186547524f;
-  e -= low ? 1 : 0;
-  m = low ? m + m - 1.0f : m - 1.0f;
-  const float z = m * m;
-  float y = 7.0376836292e-2f;
-  y = y * m - 1.1514610310e-1f;
-  y = y * m + 1.1676998740e-1f;
-  y = y * m - 1.2420140846e-1f;
-  y = y * m + 1.4249322787e-1f;
-  y = y * m - 1.6668057665e-1f;
-  y = y * m + 2.0000714765e-1f;
-  y = y * m - 2.4999993993e-1f;
-  y = y * m + 3.3333331174e-1f;
-  y = y * m * z;
-  const float fe = static_cast<float>(e);
-  y = y + fe * -2.12194440e-4f;
-  y = y - 0.5f * z;
-  return m + y + fe * 0.693359375f;
-}
 
 constexpr int kBlock = 64;
 
@@ -78,10 +18,6 @@ typedef float V4f __attribute__((vector_size(16)));
     std::memcpy(&f_, (p), sizeof f_);           \
     (out) = __builtin_convertvector(f_, V4d);   \
   } while (0)
-
-inline double combine(const double* lane) {
-  return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-}
 
 }  // namespace
 
@@ -115,15 +51,7 @@ double det_log(double x) {
   return 2.0 * sum + e * kLn2;
 }
 
-// Two clones: baseline x86-64 and AVX2. Both round every operation the same way (IEEE, no FMA:
-// -ffp-contract=off), so they return the same bits; only the speed differs.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define MOEROUTE_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define MOEROUTE_CLONES
-#endif
-
-MOEROUTE_CLONES double softmax_entropy_bits(const float* x, int n) {
+double softmax_entropy_bits_portable(const float* x, int n) {
   // Maximum over fixed lanes (max is exact, so the order does not matter; lanes let it vectorise).
   float lane_max[kLanes];
   for (int j = 0; j < kLanes; ++j) lane_max[j] = x[0];
@@ -161,14 +89,12 @@ MOEROUTE_CLONES double softmax_entropy_bits(const float* x, int n) {
       m1 += eb * db;
     }
   }
-  const double zs = ((z0[0] + z0[1]) + (z0[2] + z0[3])) + ((z1[0] + z1[1]) + (z1[2] + z1[3]));
-  const double ms = ((m0[0] + m0[1]) + (m0[2] + m0[3])) + ((m1[0] + m1[1]) + (m1[2] + m1[3]));
-  if (!(ms - ms == 0.0)) return std::numeric_limits<double>::quiet_NaN();  // a NaN logit below the maximum
-  const double h = det_log(zs) - ms / zs;
-  return (h < 0.0 ? 0.0 : h) / kLn2;
+  const double zl[kLanes] = {z0[0], z0[1], z0[2], z0[3], z1[0], z1[1], z1[2], z1[3]};
+  const double ml[kLanes] = {m0[0], m0[1], m0[2], m0[3], m1[0], m1[1], m1[2], m1[3]};
+  return softmax_entropy_finish(combine_lanes(zl), combine_lanes(ml));  // NaN for a NaN logit below the maximum
 }
 
-double distribution_entropy_bits(const float* p, int n) {
+double distribution_entropy_bits_portable(const float* p, int n) {
   // H = ln S − Σ p ln p / S with S = Σ p (nats); 0 · ln 0 = 0.
   double s[kLanes] = {0}, plogp[kLanes] = {0};
   bool bad = false;
@@ -180,10 +106,31 @@ double distribution_entropy_bits(const float* p, int n) {
     s[i % kLanes] += static_cast<double>(v);
     plogp[i % kLanes] += static_cast<double>(term);
   }
-  const double total = combine(s);
-  if (bad || !(total > 0.0)) return std::numeric_limits<double>::quiet_NaN();
-  const double h = det_log(total) - combine(plogp) / total;
-  return (h < 0.0 ? 0.0 : h) / kLn2;
+  return distribution_entropy_finish(combine_lanes(s), combine_lanes(plogp), bad);
 }
+
+// The AVX2 kernels where the CPU has them (same bits, faster), chosen once.
+namespace {
+struct Kernels {
+  double (*softmax)(const float*, int) = softmax_entropy_bits_portable;
+  double (*distribution)(const float*, int) = distribution_entropy_bits_portable;
+  Kernels() {
+#if MOEROUTE_HAVE_AVX2_KERNELS
+    if (__builtin_cpu_supports("avx2")) {
+      softmax = softmax_entropy_bits_avx2;
+      distribution = distribution_entropy_bits_avx2;
+    }
+#endif
+  }
+};
+const Kernels& kernels() {
+  static const Kernels k;
+  return k;
+}
+}  // namespace
+
+double softmax_entropy_bits(const float* x, int n) { return kernels().softmax(x, n); }
+double distribution_entropy_bits(const float* p, int n) { return kernels().distribution(p, n); }
+const char* entropy_kernel_isa() { return kernels().softmax == softmax_entropy_bits_portable ? "portable" : "avx2"; }
 
 }  // namespace moeroute::detail

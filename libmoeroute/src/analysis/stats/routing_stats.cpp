@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "analysis/stats/entropy_kernel.h"
+#include "analysis/stats/pair_stage.h"
 #include "analysis/stats/stats_state.h"
 #include "moeroute/error.h"
 
@@ -83,8 +84,11 @@ int RoutingStats::State::vocab_row(int64_t token, const std::string* text) {
   vocab_ids.push_back(token);
   vocab_text.push_back(text ? *text : std::string());
   occurrences.push_back(0);
-  for (auto& t : token_counts) t.resize(t.size() + static_cast<size_t>(E), 0);
   return row;
+}
+
+void RoutingStats::State::grow_token_tables() {
+  for (auto& t : token_counts) t.resize(vocab_ids.size() * static_cast<size_t>(E), 0);
 }
 
 void RoutingStats::State::check_token_table_size() {
@@ -340,6 +344,16 @@ void RoutingStats::add(const RouterTrace& t, const std::string& source) {
     }
   }
 
+  // The rows by vocabulary row (a counting sort), for the token → expert counts below.
+  std::vector<size_t> by_vocab;
+  if (tokens) {
+    std::vector<size_t> start(d.vocab_ids.size() + 1, 0);
+    for (int v : row_vocab) ++start[static_cast<size_t>(v) + 1];
+    for (size_t v = 1; v < start.size(); ++v) start[v] += start[v - 1];
+    by_vocab.resize(n);
+    for (size_t i = 0; i < n; ++i) by_vocab[start[static_cast<size_t>(row_vocab[i])]++] = i;
+  }
+  if (tokens) d.grow_token_tables();
   const bool weights = t.has_gate_weights();
   const bool full = t.has_router_logits() && t.id_space == ExpertIdSpace::Logical && t.logits_kind != LogitsKind::Scores;
   const bool probabilities = t.logits_kind == LogitsKind::Probabilities;
@@ -359,6 +373,9 @@ void RoutingStats::add(const RouterTrace& t, const std::string& source) {
     label_sum += q;
     ++label_n;
   };
+  // Co-activation (a ≤ b: a row with a repeated id counts its (e, e) pairs on the diagonal) and
+  // cross-layer pairs, staged per layer.
+  detail::PairStage coact_stage(E, true), cross_stage(E, false);
   for (int l = 0; l < L; ++l) {
     const auto lu = static_cast<size_t>(l);
     int64_t* cnt = d.count.data() + lu * static_cast<size_t>(E);
@@ -366,6 +383,8 @@ void RoutingStats::add(const RouterTrace& t, const std::string& source) {
     Int128* ws = d.wsum.data() + lu * static_cast<size_t>(E);
     int64_t* co = d.coact.data() + lu * static_cast<size_t>(E) * static_cast<size_t>(E);
     int64_t* cr = l + 1 < L ? d.cross.data() + lu * static_cast<size_t>(E) * static_cast<size_t>(E) : nullptr;
+    coact_stage.set_total(co);
+    cross_stage.set_total(cr);  // null at the last layer: nothing is staged there
     uint32_t* tok = token_slot[lu] >= 0 ? d.token_counts[static_cast<size_t>(token_slot[lu])].data() : nullptr;
     detail::ValueAcc& hf = d.ent_full[lu];
     detail::ValueAcc& ht = d.ent_topk[lu];
@@ -383,16 +402,9 @@ void RoutingStats::add(const RouterTrace& t, const std::string& source) {
         ++gc[e];
         ++lc[e];
         ++wc[e];
-        for (int k2 = k + 1; k2 < K; ++k2) {
-          const int32_t e2 = id[k2];
-          ++co[e < e2 ? e * E + e2 : e2 * E + e];
-        }
       }
-      if (cr) ++cr[static_cast<size_t>(id[0]) * static_cast<size_t>(E) + static_cast<size_t>(layer_ids[T * static_cast<size_t>(K) + r * static_cast<size_t>(K)])];
-      if (tok) {
-        uint32_t* row = tok + static_cast<size_t>(row_vocab[i]) * static_cast<size_t>(E);
-        for (int k = 0; k < K; ++k) ++row[id[k]];
-      }
+      coact_stage.add_pairs(id, K);
+      if (cr) cross_stage.add(id[0], layer_ids[T * static_cast<size_t>(K) + r * static_cast<size_t>(K)]);
       detail::SampleAcc& s = d.samples[static_cast<size_t>(row_sample[i])];
       detail::LabelAcc& lab = d.label_acc[static_cast<size_t>(row_label[i])];
       if (weights) {
@@ -416,6 +428,15 @@ void RoutingStats::add(const RouterTrace& t, const std::string& source) {
         record(h, hf, hmax_full, s.ef_sum, s.ef_n, lab.ef_sum, lab.ef_n);
       }
     }
+    coact_stage.flush();
+    cross_stage.flush();
+    // Token → expert, rows in vocabulary order: each table row (E counts) is touched in one run.
+    if (tok)
+      for (size_t i : by_vocab) {
+        uint32_t* row = tok + static_cast<size_t>(row_vocab[i]) * static_cast<size_t>(E);
+        const int32_t* id = layer_ids + static_cast<size_t>(rows[i]) * static_cast<size_t>(K);
+        for (int k = 0; k < K; ++k) ++row[id[k]];
+      }
   }
   if (full && d.logits_rows == 0) d.logits_kind = t.logits_kind;
   d.rows += static_cast<int64_t>(n);
@@ -477,8 +498,11 @@ void RoutingStats::merge(RoutingStats other) {
   for (size_t i = 0; i < o.window_counts.size(); ++i) d.window_counts[i] += o.window_counts[i];
 
   if (d.token_table && o.token_table) {
+    std::vector<int> rows(o.vocab_ids.size());
+    for (size_t v = 0; v < o.vocab_ids.size(); ++v) rows[v] = d.vocab_row(o.vocab_ids[v], &o.vocab_text[v]);
+    d.grow_token_tables();
     for (size_t v = 0; v < o.vocab_ids.size(); ++v) {
-      const int row = d.vocab_row(o.vocab_ids[v], &o.vocab_text[v]);
+      const int row = rows[v];
       d.occurrences[static_cast<size_t>(row)] += o.occurrences[v];
       for (size_t tl = 0; tl < d.token_counts.size(); ++tl)
         for (int e = 0; e < d.E; ++e)

@@ -79,6 +79,48 @@ std::vector<int> ranked(const std::vector<int64_t>& key, int k, bool descending)
   return ids;
 }
 
+// One expert's (vocabulary row, count) list: a range of a shared array.
+struct CellRange {
+  const std::pair<size_t, int64_t>* first;
+  size_t n;
+  const std::pair<size_t, int64_t>* begin() const { return first; }
+  const std::pair<size_t, int64_t>* end() const { return first + n; }
+  size_t size() const { return n; }
+  const std::pair<size_t, int64_t>& operator[](size_t i) const { return first[i]; }
+};
+
+// Indices 0…n−1 by key(i) descending, ties by lower index (what a stable sort by key gives): a
+// counting sort when the keys are non-negative and at most 4n + 1024 (co-activation counts of
+// tokens), else a comparison sort.
+template <class Key>
+std::vector<size_t> by_count_descending(size_t n, Key key) {
+  std::vector<size_t> out(n);
+  int64_t lo = 0, hi = 0;
+  for (size_t i = 0; i < n; ++i) {
+    lo = std::min(lo, key(i));
+    hi = std::max(hi, key(i));
+  }
+  if (lo >= 0 && hi <= static_cast<int64_t>(4 * n + 1024)) {
+    std::vector<size_t> start(static_cast<size_t>(hi) + 2, 0);  // bucket of key k: hi − k
+    for (size_t i = 0; i < n; ++i) ++start[static_cast<size_t>(hi - key(i)) + 1];
+    for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
+    for (size_t i = 0; i < n; ++i) out[start[static_cast<size_t>(hi - key(i))]++] = i;
+    return out;
+  }
+  std::iota(out.begin(), out.end(), size_t{0});
+  std::sort(out.begin(), out.end(), [&](size_t x, size_t y) { return key(x) != key(y) ? key(x) > key(y) : x < y; });
+  return out;
+}
+
+// The first k of `items` under the strict total order `before`, in that order.
+template <class Before>
+std::vector<size_t> first_n(std::vector<size_t> items, int k, Before before) {
+  const auto mid = items.begin() + static_cast<std::ptrdiff_t>(std::min(items.size(), static_cast<size_t>(k)));
+  std::partial_sort(items.begin(), mid, items.end(), before);
+  items.erase(mid, items.end());
+  return items;
+}
+
 std::vector<double> overflow(const std::vector<int64_t>& dropped, int64_t assigned) {
   std::vector<double> out;
   for (int64_t d : dropped) out.push_back(ratio(static_cast<double>(d), static_cast<double>(assigned)));
@@ -186,9 +228,11 @@ StatsReport RoutingStats::report() {
         if (co[a * E + b] > 0)
           pairs.push_back({static_cast<int>(a), static_cast<int>(b), co[a * E + b],
                            static_cast<double>(co[a * E + b]) * N / (static_cast<double>(c[a]) * static_cast<double>(c[b]))});
-    std::stable_sort(pairs.begin(), pairs.end(),
-                     [](const CoactivationPair& x, const CoactivationPair& y) { return x.count > y.count; });
-    ls.pairs = std::move(pairs);
+    // By count, ties in (a, b) order (the order they were made in).
+    std::vector<CoactivationPair> sorted;
+    sorted.reserve(pairs.size());
+    for (size_t i : by_count_descending(pairs.size(), [&](size_t i) { return pairs[i].count; })) sorted.push_back(pairs[i]);
+    ls.pairs = std::move(sorted);
     r.layer_stats.push_back(std::move(ls));
   }
 
@@ -249,12 +293,26 @@ StatsReport RoutingStats::report() {
     const std::vector<size_t> order = d.vocab_order();
     for (size_t tl = 0; tl < d.token_layers.size(); ++tl) {
       const std::vector<uint32_t>& table = d.token_counts[tl];
-      std::vector<std::vector<std::pair<size_t, int64_t>>> lists(E);  // per expert: (vocabulary row, count)
+      // Per expert: (vocabulary row, count) of its tokens, all experts' lists in one array (the
+      // nonzero cells are counted first; the fill has no data-dependent branch).
+      std::vector<uint32_t> nonzero(E, 0);  // < 2^32: at most one per vocabulary row
+      for (size_t v = 0; v < d.vocab_ids.size(); ++v) {
+        const uint32_t* row = table.data() + v * E;
+        for (size_t e = 0; e < E; ++e) nonzero[e] += row[e] != 0 ? 1U : 0U;
+      }
+      std::vector<size_t> start(E + 1, 0);
+      for (size_t e = 0; e < E; ++e) start[e + 1] = start[e] + nonzero[e];
+      std::vector<std::pair<size_t, int64_t>> cells(start[E] + 1);  // + a slot for the zeros
+      std::vector<size_t> end(start.begin(), start.end() - 1);
+      std::pair<size_t, int64_t>* const spare = &cells[start[E]];
       for (size_t v : order)
-        for (size_t e = 0; e < E; ++e)
-          if (const uint32_t c = table[v * E + e]) lists[e].push_back({v, c});
+        for (size_t e = 0; e < E; ++e) {
+          const uint32_t c = table[v * E + e];
+          *(c ? &cells[end[e]] : spare) = {v, c};
+          end[e] += c != 0;
+        }
       for (size_t e = 0; e < E; ++e) {
-        const auto& list = lists[e];
+        const CellRange list{cells.data() + start[e], start[e + 1] - start[e]};
         TokenExpertStats t;
         t.layer = d.token_layers[tl];
         t.expert = static_cast<int>(e);
@@ -276,18 +334,24 @@ StatsReport RoutingStats::report() {
           s.share_of_token = ratio(static_cast<double>(s.count), static_cast<double>(s.occurrences));
           return s;
         };
-        const size_t n = static_cast<size_t>(top_n);
-        std::vector<std::pair<size_t, int64_t>> by_count(list);
-        std::stable_sort(by_count.begin(), by_count.end(), [](const auto& x, const auto& y) { return x.second > y.second; });
-        for (size_t i = 0; i < by_count.size() && i < n; ++i) t.top_tokens.push_back(share(by_count[i]));
-        std::vector<std::pair<size_t, int64_t>> by_share;
-        for (const auto& x : list)
-          if (d.occurrences[x.first] >= d.options.min_token_count) by_share.push_back(x);
+        // The first top_n by count and by share, ties to the earlier entry of the list (lower
+        // token id): a partial sort under a total order is the stable sort's prefix.
+        std::vector<size_t> by_count(list.size());
+        std::iota(by_count.begin(), by_count.end(), size_t{0});
+        for (size_t i : first_n(by_count, top_n, [&](size_t x, size_t y) {
+               return list[x].second != list[y].second ? list[x].second > list[y].second : x < y;
+             }))
+          t.top_tokens.push_back(share(list[i]));
+        std::vector<size_t> by_share;
+        for (size_t i = 0; i < list.size(); ++i)
+          if (d.occurrences[list[i].first] >= d.options.min_token_count) by_share.push_back(i);
         // share = count / occurrences, compared exactly by cross-multiplication.
-        std::stable_sort(by_share.begin(), by_share.end(), [&](const auto& x, const auto& y) {
-          return static_cast<Int128>(x.second) * d.occurrences[y.first] > static_cast<Int128>(y.second) * d.occurrences[x.first];
-        });
-        for (size_t i = 0; i < by_share.size() && i < n; ++i) t.specialised_tokens.push_back(share(by_share[i]));
+        for (size_t i : first_n(by_share, top_n, [&](size_t x, size_t y) {
+               const Int128 lx = static_cast<Int128>(list[x].second) * d.occurrences[list[y].first],
+                            ly = static_cast<Int128>(list[y].second) * d.occurrences[list[x].first];
+               return lx != ly ? lx > ly : x < y;
+             }))
+          t.specialised_tokens.push_back(share(list[i]));
         r.token_experts.push_back(std::move(t));
       }
     }

@@ -145,7 +145,10 @@ namespace moeroute {
 struct RoutingStats::State : detail::StatsStateData {
   int source_index(const std::string& name);
   int label_of(const std::string& name);
+  /// The vocabulary row of `token`, added when new (call grow_token_tables before counting into it).
   int vocab_row(int64_t token, const std::string* text);
+  /// Sizes the token tables to the vocabulary.
+  void grow_token_tables();
   void check_token_table_size();
   void drop_token_table(const std::string& why);
   void init(const RouterTrace& t, int experts);
