@@ -12,6 +12,7 @@
 set -euo pipefail
 
 VERSION=0.3.36
+# sha256 as PyPI's simple index lists it for this file.
 SHA256=832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e
 URL=https://files.pythonhosted.org/packages/ec/e9/e7de2b0463ea3ffbf0ede6cb21b58c1258a8f6521aae45ca773a59fe7cf3/llama_cpp_python-${VERSION}.tar.gz
 
