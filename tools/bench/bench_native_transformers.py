@@ -7,7 +7,9 @@ shorter, left padding).
     .venv/bin/python tools/bench/bench_native_transformers.py CHECKPOINT_DIR [--batch 1|2]
         [--prompt-tokens 64] [--new-tokens 64] [--repeats 5] [--device cpu|cuda] [--dtype float32|bfloat16]
 
-Needs tools/requirements-export.txt (torch, transformers). Prints medians.
+Needs tools/bench/requirements-native.txt (torch, transformers). Prints medians of decode tokens/s
+(generate()'s new_tokens - 1 decode forwards, a prefill forward's time subtracted) and prefill
+tokens/s (one forward over the prompt, real tokens only).
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ def main() -> None:
     ap.add_argument("model")
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--prompt-tokens", type=int, default=64)
-    ap.add_argument("--new-tokens", type=int, default=64)
+    ap.add_argument("--new-tokens", type=int, default=64, help="≥ 2")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--dtype", default="float32")
@@ -53,11 +55,13 @@ def main() -> None:
     gates = [getattr(layer.mlp, "router", None) or layer.mlp.gate
              for layer in model.model.layers if hasattr(layer.mlp, "experts")]
 
-    def decode_tps(hooked: bool) -> float:
+    def timed(hooked: bool) -> tuple[float, float]:
+        """(prefill, decode) tokens/s of one prefill forward and one generate()."""
         handles = [g.register_forward_hook(hook) for g in gates] if hooked else []
         recorded.clear()
         with torch.no_grad():
-            # generate() does prefill + decode; time prefill alone and subtract.
+            # generate() does one prefill forward (it yields the first new token) and new_tokens - 1
+            # decode forwards; time a prefill alone and subtract it.
             t0 = time.perf_counter()
             model(input_ids=ids, attention_mask=mask)
             t1 = time.perf_counter()
@@ -66,19 +70,22 @@ def main() -> None:
             t2 = time.perf_counter()
         for h in handles:
             h.remove()
-        return args.new_tokens * args.batch / ((t2 - t1) - (t1 - t0))
+        prefill = int(mask.sum()) / (t1 - t0)
+        return prefill, (args.new_tokens - 1) * args.batch / ((t2 - t1) - (t1 - t0))
 
     for hooked in (False, True):
-        decode_tps(hooked)  # warm-up
-    results = {False: [], True: []}
+        timed(hooked)  # warm-up
+    results: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
     for _ in range(args.repeats):
         for hooked in (False, True):
-            results[hooked].append(decode_tps(hooked))
+            results[hooked].append(timed(hooked))
     print(f"transformers {__import__('transformers').__version__}, torch {torch.__version__} "
           f"({torch.get_num_threads()} threads), {args.model} on {args.device} ({args.dtype}), batch {args.batch}, "
           f"prompt {args.prompt_tokens}, {args.new_tokens} new tokens, median of {args.repeats}")
     for hooked in (False, True):
-        print(f"  {'router hooks' if hooked else 'no hooks':<14} decode {statistics.median(results[hooked]):8.1f} tokens/s")
+        prefill = statistics.median(p for p, _ in results[hooked])
+        decode = statistics.median(d for _, d in results[hooked])
+        print(f"  {'router hooks' if hooked else 'no hooks':<14} decode {decode:8.1f} tokens/s   prefill {prefill:8.1f} tokens/s")
 
 
 if __name__ == "__main__":
