@@ -41,6 +41,14 @@ inline double max_abs(const std::vector<float>& v) {
   return m;
 }
 
+/// The largest |a_i − b_i|, in double; +inf when the sizes differ (a shape error is never within a bound).
+inline double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return HUGE_VAL;
+  double m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(double(a[i]) - double(b[i])));
+  return m;
+}
+
 /// γ_n = n·u/(1−n·u) for float32: one fp32 sum of n terms, in any order, is within γ_n·Σ|terms| of
 /// the exact sum.
 inline double fp32_gamma(int64_t n) {

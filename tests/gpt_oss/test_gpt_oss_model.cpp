@@ -32,12 +32,6 @@ GenerateOptions greedy(int n) {
   return o;
 }
 
-double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  double m = a.size() == b.size() ? 0 : 1e30;
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) m = std::max(m, std::fabs(double(a[i]) - b[i]));
-  return m;
-}
-
 // Copies the dequant golden checkpoint into `dir`, passing every tensor through `edit`
 // (return false to drop it).
 using Edit = std::function<bool(std::string& name, Dtype& dtype, std::vector<int64_t>& shape, std::string& data)>;
@@ -80,7 +74,7 @@ TEST_CASE("builtin:tiny-gpt-oss is deterministic and routes by prompt", "[gpt_os
   const std::vector<int64_t> a = tiny().tokenizer()->encode("The router picks four experts.");
   const std::vector<int64_t> b = tiny().tokenizer()->encode("Something else entirely, with digits 123.");
   const auto la = tiny().forward({{a}, {0}, true, {}}, nullptr).logits[0];
-  CHECK(max_diff(la, other->forward({{a}, {0}, true, {}}, nullptr).logits[0]) == 0);
+  CHECK(test::max_abs_diff(la, other->forward({{a}, {0}, true, {}}, nullptr).logits[0]) == 0);
   const auto ga = score(tiny(), a, {});
   const auto gb = score(tiny(), b, {});
   // Different prompts choose different experts somewhere, and choices vary across positions.
@@ -105,7 +99,7 @@ TEST_CASE("tiny-gpt-oss: 40 cached decode steps past the sliding window equal fu
   const int chained = 4 * test::kReductionsPerLayer;
   const double tol = test::fp32_reorder_tolerance(test::max_abs(forced.trace.router_logits), n, chained);
   CHECK(test::within("tiny-gpt-oss: cached decode vs one forward, router logits",
-                     max_diff(t.router_logits, forced.trace.router_logits), tol));
+                     test::max_abs_diff(t.router_logits, forced.trace.router_logits), tol));
   CHECK(test::topk_agree_outside_ties(t.topk_ids, forced.trace.topk_ids, forced.trace.router_logits, t.top_k,
                                       t.num_experts, tol));
   // Every step's logits from the cache equal a full forward over the same row.
@@ -117,7 +111,7 @@ TEST_CASE("tiny-gpt-oss: 40 cached decode steps past the sliding window equal fu
     const auto full = fresh->forward({{r}, {static_cast<int64_t>(r.size())}, true, {}}, nullptr).logits[0];
     INFO("step " << s);
     // The final logits add one more reduction (lm_head over the hidden size).
-    CHECK(test::within("tiny-gpt-oss: cached decode vs full re-run, logits", max_diff(cached, full),
+    CHECK(test::within("tiny-gpt-oss: cached decode vs full re-run, logits", test::max_abs_diff(cached, full),
                        test::fp32_reorder_tolerance(test::max_abs(full), n, chained + 1)));
   }
 }
@@ -139,8 +133,9 @@ TEST_CASE("tiny-gpt-oss: a padded batch of two equals each row alone", "[gpt_oss
     const int64_t n = std::max<int64_t>(64, alone.trace.num_positions);
     const double tol =
         test::fp32_reorder_tolerance(test::max_abs(alone.trace.router_logits), n, 4 * test::kReductionsPerLayer);
+    const auto& batched = both[static_cast<size_t>(r)].trace.router_logits;
     CHECK(test::within("tiny-gpt-oss: padded batch vs alone, router logits",
-                       max_diff(both[static_cast<size_t>(r)].trace.router_logits, alone.trace.router_logits), tol));
+                       test::max_abs_diff(batched, alone.trace.router_logits), tol));
   }
   // Stop tokens end one row early while the other goes on.
   opts.stop_token_ids = {both[0].generated_ids[3]};

@@ -35,12 +35,6 @@ std::map<int64_t, RouterTrace> samples_of(const fs::path& dir) {
   return out;
 }
 
-double max_abs_diff(const float* a, const float* b, size_t n) {
-  double m = 0;
-  for (size_t i = 0; i < n; ++i) m = std::max(m, std::fabs(double(a[i]) - double(b[i])));
-  return m;
-}
-
 TraceRunOptions options(const std::string& model, const fs::path& data, const fs::path& out) {
   TraceRunOptions o;
   o.run.model = model;
@@ -89,7 +83,7 @@ TEST_CASE("trace of the tiny Qwen3-MoE checkpoint equals transformers on the sam
     const int64_t longest = std::max<int64_t>(96, T);
     const int chained = 4 * test::kReductionsPerLayer;
     const double tol = test::fp32_reorder_tolerance(test::max_abs(router), longest, chained);
-    CHECK(max_abs_diff(t.router_logits.data(), router.data(), router.size()) <= tol);
+    CHECK(test::within("trace vs transformers: router logits", test::max_abs_diff(t.router_logits, router), tol));
     const std::vector<int32_t> want(topk64.begin(), topk64.end());
     CHECK(test::topk_agree_outside_ties(t.topk_ids, want, router, t.top_k, t.num_experts, tol));
     // ln p of a next token moves by at most twice the largest logit error; the logits add the
@@ -123,7 +117,8 @@ TEST_CASE("trace of the built-in models: padded batches equal each sample alone;
       const double tol = test::fp32_reorder_tolerance(test::max_abs(alone.trace.router_logits),
                                                       std::max<int64_t>(64, T), 4 * test::kReductionsPerLayer);
       REQUIRE(alone.trace.router_logits.size() == t.router_logits.size());
-      CHECK(max_abs_diff(t.router_logits.data(), alone.trace.router_logits.data(), t.router_logits.size()) <= tol);
+      CHECK(test::within("trace batch vs a row alone: router logits",
+                         test::max_abs_diff(t.router_logits, alone.trace.router_logits), tol));
       CHECK(test::topk_agree_outside_ties(t.topk_ids, alone.trace.topk_ids, alone.trace.router_logits, t.top_k,
                                           t.num_experts, tol));
       if (id > 1) continue;  // the loss check runs a forward per prefix: two samples suffice
