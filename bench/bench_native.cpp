@@ -4,6 +4,7 @@
 // decode step must read against the read bandwidth measured in the same run, and prefill FLOP/s
 // against a measured matmul. Usage:
 //   bench_native [--model builtin:tiny-qwen3-moe|CHECKPOINT_DIR] [--device cpu|cuda] [--dtype auto|…]
+//                [--weight-dtype auto|float32|bfloat16|float16]
 //                [--experts auto|loop|gather|grouped] [--threads N] [--batch 1|2] [--prompt-tokens 64]
 //                [--new-tokens 64] [--repeats 5] [--rerun 1|0]   (0: skip the slow full re-run mode)
 // Prints medians (docs/performance.md, "Native models").
@@ -113,6 +114,7 @@ int main(int argc, char** argv) {
     if (k == "--model") model_name = v;
     else if (k == "--device") mo.device_map = DeviceMap::parse(v);
     else if (k == "--dtype") mo.dtype = parse_model_dtype(v);
+    else if (k == "--weight-dtype") mo.weight_dtype = parse_model_dtype(v);
     else if (k == "--experts") mo.experts = parse_experts_impl(v);
     else if (k == "--threads") mo.threads = std::atoi(v.c_str());
     else if (k == "--batch") batch = std::atoi(v.c_str());
@@ -154,8 +156,9 @@ int main(int argc, char** argv) {
         if (k == 1) traces = std::move(t.traces);
       }
     const int threads = at::get_num_threads();
-    fmt::print("model {} on {} ({}), {} MoE layers × {} experts, top-{}, experts '{}', {} threads; {}\n", info.model_id,
-               info.device, info.dtype, info.moe_layers.size(), info.num_experts, info.routing.top_k,
+    fmt::print("model {} on {} ({}{}{}), {} MoE layers × {} experts, top-{}, experts '{}', {} threads; {}\n",
+               info.model_id, info.device, info.dtype, info.weight_dtype.empty() ? "" : ", weights ", info.weight_dtype,
+               info.moe_layers.size(), info.num_experts, info.routing.top_k,
                to_string(mo.experts), threads, torch_build_info());
     fmt::print("batch {}, prompt {} tokens, {} new tokens per row, median of {} runs\n", batch, prompt_tokens,
                new_tokens, repeats);
@@ -170,8 +173,9 @@ int main(int argc, char** argv) {
       fmt::print("roofline: only for a checkpoint directory on the CPU\n");
       return 0;
     }
-    const double esize = info.dtype == "float32" ? 4 : 2;
-    const auto cost = bench::step_cost(model_name, static_cast<int64_t>(esize));
+    const int64_t esize = info.dtype == "float32" ? 4 : 2;
+    const int64_t matrix = info.weight_dtype.empty() ? esize : info.weight_dtype.find('+') != std::string::npos ? 0 : 2;
+    const auto cost = bench::step_cost(model_name, esize, matrix);
     const double active = batch == 1 ? static_cast<double>(cost.top_k) : mean_active_experts(traces, prompts);
     // Mean cached positions a decode step reads: the longer row's prompt plus half the new tokens.
     const double keys = prompt_tokens + new_tokens / 2.0;

@@ -26,8 +26,8 @@ bool ends_with(const std::string& s, const std::string& tail) {
 double StepCost::decode_bytes(int64_t rows, double keys, double active) const {
   const double sliding_keys = window > 0 ? std::min<double>(keys, static_cast<double>(window)) : keys;
   const double per_row = hidden + kv_per_key * keys + kv_per_key_sliding * sliding_keys;
-  return element_bytes * (layer_elements + expert_elements * active / static_cast<double>(experts) + head_elements +
-                          static_cast<double>(rows) * per_row);
+  return layer_bytes + expert_bytes * active / static_cast<double>(experts) + head_bytes +
+         element_bytes * static_cast<double>(rows) * per_row;
 }
 
 double StepCost::prefill_flops(int64_t tokens) const {
@@ -38,7 +38,7 @@ double StepCost::prefill_flops(int64_t tokens) const {
   return 2.0 * (t * (matrices + attention) + head_elements);
 }
 
-StepCost step_cost(const std::filesystem::path& dir, int64_t element_bytes) {
+StepCost step_cost(const std::filesystem::path& dir, int64_t element_bytes, int64_t matrix_bytes) {
   const auto config = moeroute::load_hf_config(dir);
   const auto& c = moeroute::decoder_config(config);
   const moeroute::Checkpoint ckpt(dir);
@@ -49,16 +49,31 @@ StepCost step_cost(const std::filesystem::path& dir, int64_t element_bytes) {
     double numel = 1;
     for (int64_t d : shape) numel *= static_cast<double>(d);
     if (ends_with(name, "_scales")) continue;                    // MXFP4 scales: folded into the values
-    if (shape.size() == 4 && ends_with(name, "_blocks")) numel *= 2;  // two FP4 values per byte
+    const bool mxfp4 = shape.size() == 4 && ends_with(name, "_blocks");
+    if (mxfp4) numel *= 2;  // two FP4 values per byte
+    const bool router = ends_with(name, "mlp.gate.weight") || ends_with(name, "mlp.router.weight");
+    const bool matrix = shape.size() >= 2 && !router && !ends_with(name, "_bias");
+    const auto stored = ckpt.info(name).dtype;
+    const bool half = mxfp4 || stored == moeroute::Dtype::BF16 || stored == moeroute::Dtype::F16;
+    const double bytes = numel * (!matrix ? e : matrix_bytes > 0 ? static_cast<double>(matrix_bytes) : half ? 2.0 : e);
     if (name.find(".mlp.experts.") != std::string::npos) {
       s.expert_elements += numel;
+      s.expert_bytes += bytes;
     } else if (name.rfind("model.layers.", 0) == 0) {
       s.layer_elements += numel;
+      s.layer_bytes += bytes;
     } else if (name == "lm_head.weight" || name == "model.norm.weight") {
       s.head_elements += numel;
+      s.head_bytes += bytes;
     }
   }
-  if (c.tie_word_embeddings) s.head_elements += static_cast<double>(c.vocab_size * c.hidden_size);
+  if (c.tie_word_embeddings) {
+    const auto& embed = ckpt.info("model.embed_tokens.weight");
+    const bool half = embed.dtype == moeroute::Dtype::BF16 || embed.dtype == moeroute::Dtype::F16;
+    const double n = static_cast<double>(c.vocab_size * c.hidden_size);
+    s.head_elements += n;
+    s.head_bytes += n * (matrix_bytes > 0 ? static_cast<double>(matrix_bytes) : half ? 2.0 : e);
+  }
   s.element_bytes = e;
   s.hidden = static_cast<double>(c.hidden_size);
   const double kv = 2.0 * static_cast<double>(c.num_key_value_heads * c.head_dim);

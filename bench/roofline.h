@@ -11,12 +11,14 @@
 namespace bench {
 
 /// What a step reads and computes, from a checkpoint's tensors and config (elements; MXFP4
-/// blocks counted as the values they dequantise to, scales not at all).
+/// blocks counted as the values they dequantise to, scales not at all; bytes as the model keeps
+/// them: weight matrices in their storage dtype, the rest in the run dtype).
 struct StepCost {
-  double element_bytes = 4;       ///< run dtype
+  double element_bytes = 4;       ///< run dtype (activations, KV cache, norms, routers, biases)
   double layer_elements = 0;      ///< attention, norms, routers, dense MLPs: all read every step
   double expert_elements = 0;     ///< all experts of all layers (a step reads the active ones)
   double head_elements = 0;       ///< final norm + lm_head (or the tied embedding)
+  double layer_bytes = 0, expert_bytes = 0, head_bytes = 0;  ///< the same in bytes
   double hidden = 0;              ///< one embedding row
   double kv_per_key = 0;          ///< K and V elements of one cached position over full-attention layers
   double kv_per_key_sliding = 0;  ///< the same over sliding-window layers
@@ -32,8 +34,11 @@ struct StepCost {
   double prefill_flops(int64_t tokens) const;
 };
 
-/// From DIR/config.json and the checkpoint's tensors (MXFP4 blocks counted as dequantised).
-StepCost step_cost(const std::filesystem::path& dir, int64_t element_bytes);
+/// From DIR/config.json and the checkpoint's tensors (MXFP4 blocks counted as dequantised). The
+/// weight matrices (ModelInfo::weight_dtype: attention, experts, dense MLPs, lm_head — not
+/// routers, norms, biases) take `matrix_bytes` each, 0 = as weight_dtype auto keeps them (2 for a
+/// tensor stored in 16 bits or MXFP4, else `element_bytes`).
+StepCost step_cost(const std::filesystem::path& dir, int64_t element_bytes, int64_t matrix_bytes);
 
 /// Best-of-5 read bandwidth (bytes/s) of a 512 MiB buffer summed by `threads` threads.
 double read_bandwidth(int threads);

@@ -117,6 +117,9 @@ void add_model_flags(CLI::App* cmd, const std::shared_ptr<RunFlags>& flags) {
       "a JSON map of module prefixes to devices",
       "--device");
   add(cmd, flags, "--dtype", "dtype", as_string, "auto, float32 (f32), bfloat16 (bf16), float16 (f16)");
+  add(cmd, flags, "--weight-dtype", "weight_dtype", as_string,
+      "Native models, float32 on the CPU: weight-matrix storage auto, float32, bfloat16, float16 (16-bit halves "
+      "memory and bytes read; auto keeps a 16-bit checkpoint as stored)");
   add(cmd, flags, "--experts", "experts", as_string, "Native models: experts implementation auto, loop, gather, grouped");
   add(cmd, flags, "--threads", "threads", number_or_string, "CPU threads for the model (and the diff); 0 = all cores");
   add(cmd, flags, "--gpu-memory", "gpu_memory", number_list, "device_map auto: usable bytes per GPU, comma-separated");

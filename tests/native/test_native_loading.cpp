@@ -13,6 +13,7 @@
 #include "moeroute/model_registry.h"
 #include "moeroute/torch/torch_info.h"
 #include "moeroute/safetensors.h"
+#include "fp_tolerance.h"
 #include "unit/temp_dir.h"
 
 using namespace moeroute;
@@ -227,4 +228,111 @@ TEST_CASE("bad options are refused before loading weights", "[native][errors]") 
   auto m = load_model(fixture("qwen3_moe").string());
   CHECK(m->info().dtype == "float32");  // auto on the CPU
   CHECK_THROWS_WITH(m->forward({{{5, 999}}, {0}, true, {}}, nullptr), Catch::Contains("999"));
+}
+
+namespace {
+
+// The fixture (stored in bfloat16) rewritten with float32 weight matrices: each value widened and
+// nudged up by 2⁻¹⁶ of a bfloat16 ulp, which rounding to nearest bfloat16 removes again. Norms and
+// routers, which stay in the run dtype, are widened exactly.
+void write_nudged_float32(const test::TempDir& dir) {
+  auto tensors = read_all(dir);
+  for (auto& [name, t] : tensors) {
+    REQUIRE(t.dtype == Dtype::BF16);
+    const bool matrix = t.shape.size() >= 2 && name.find("mlp.gate.weight") == std::string::npos;
+    std::string wide(t.bytes.size() * 2, '\0');
+    for (size_t i = 0; i < t.bytes.size() / 2; ++i) {
+      uint16_t h;
+      std::memcpy(&h, t.bytes.data() + 2 * i, 2);
+      const uint32_t w = (uint32_t{h} << 16) | (matrix ? 0x0100u : 0u);
+      std::memcpy(wide.data() + 4 * i, &w, 4);
+    }
+    t = {Dtype::F32, t.shape, wide};
+  }
+  write_single(dir, tensors);
+}
+
+struct Run {
+  std::vector<int64_t> ids;
+  std::vector<float> router_logits;
+  std::vector<float> logits;  // next-token logits after the prompt
+};
+
+Run run(CausalLM& m, const std::vector<int64_t>& prompt) {
+  GenerateOptions g;
+  g.max_new_tokens = 8;
+  g.model_stop_tokens = false;
+  const auto r = generate(m, {prompt}, g);
+  return {r[0].generated_ids, r[0].trace.router_logits, last_logits(m, prompt)};
+}
+
+}  // namespace
+
+TEST_CASE("16-bit weight storage computes the float32 forward of the stored values", "[native][weights]") {
+  const std::vector<int64_t> short_prompt{3, 1, 4, 1, 5, 9, 2, 6};  // ≤ 16 rows: every product in the row kernels
+  ModelOptions f32;
+  f32.weight_dtype = ModelDtype::Float32;
+  auto stored = load_model(fixture("qwen3_moe").string());  // auto: the bfloat16 checkpoint stays bfloat16
+  auto widened = load_model(fixture("qwen3_moe").string(), f32);
+  CHECK(stored->info().dtype == "float32");
+  CHECK(stored->info().weight_dtype == "bfloat16");
+  CHECK(widened->info().weight_dtype.empty());
+  // Widening is exact and the kernels' arithmetic is the same: bit for bit.
+  const Run a = run(*stored, short_prompt), b = run(*widened, short_prompt);
+  CHECK(a.ids == b.ids);
+  CHECK(a.router_logits == b.router_logits);
+  CHECK(a.logits == b.logits);
+
+  // A prompt of more than 16 rows: prefill products widen slices of the matrix for LibTorch's GEMM
+  // instead of the whole matrix at load, which may reorder sums — fp32 rounding only.
+  std::vector<int64_t> long_prompt;
+  for (int i = 0; i < 40; ++i) long_prompt.push_back((i * 37 + 11) % 200);
+  const Run c = run(*stored, long_prompt), d = run(*widened, long_prompt);
+  REQUIRE(c.router_logits.size() == d.router_logits.size());
+  // Per layer ≤ kReductionsPerLayer chained fp32 reductions of length ≤ the widest (moe
+  // intermediate × 2 = 64 here; hidden 32), over the fixture's 4 layers (tests/fp_tolerance.h).
+  const double tol = test::fp32_reorder_tolerance(test::max_abs(c.router_logits), 64, 4 * test::kReductionsPerLayer);
+  CHECK(test::within("bf16 storage vs float32, 40-token prefill: router logits",
+                     test::max_abs_diff(c.router_logits, d.router_logits), tol));
+
+  // An explicit bfloat16 rounds a float32 checkpoint to nearest at load: the nudged copy's matrices
+  // come back to the stored values exactly.
+  test::TempDir dir;
+  copy_fixture("qwen3_moe", dir);
+  write_nudged_float32(dir);
+  ModelOptions bf16;
+  bf16.weight_dtype = ModelDtype::BFloat16;
+  auto rounded = load_model(dir.path().string(), bf16);
+  auto nudged = load_model(dir.path().string());  // auto: float32 stays float32
+  CHECK(rounded->info().weight_dtype == "bfloat16");
+  CHECK(nudged->info().weight_dtype.empty());
+  const Run e = run(*rounded, short_prompt), f = run(*nudged, short_prompt);
+  CHECK(e.router_logits == a.router_logits);
+  CHECK(e.logits == a.logits);
+  CHECK(f.logits != a.logits);  // the nudge is visible in float32
+
+  // float16 storage (11 significant bits; the fixture's values are in its range): runs, close.
+  ModelOptions f16;
+  f16.weight_dtype = ModelDtype::Float16;
+  auto half = load_model(dir.path().string(), f16);
+  CHECK(half->info().weight_dtype == "float16");
+  const Run h = run(*half, short_prompt);
+  // Every bf16 value with |x| ≥ 2⁻¹⁴ is a float16 value too (8 ≤ 11 bits): only the nudge and
+  // values below float16's normal range round, so the result stays within a low-precision bound.
+  const double low = test::low_precision_tolerance(test::max_abs(a.router_logits), 4 * test::kReductionsPerLayer, 11);
+  CHECK(test::within("f16 storage vs bf16 storage: router logits", test::max_abs_diff(h.router_logits, a.router_logits),
+                     low));
+}
+
+TEST_CASE("weight_dtype is refused where it cannot apply", "[native][weights][errors]") {
+  ModelOptions o;
+  o.dtype = ModelDtype::BFloat16;
+  o.weight_dtype = ModelDtype::Float16;
+  CHECK_THAT(load_error(fixture("qwen3_moe"), o), Catch::Contains("weight_dtype float16") && Catch::Contains("float32 runs on the CPU"));
+  o.dtype = ModelDtype::Float32;
+  o.weight_dtype = ModelDtype::BFloat16;
+  CHECK_THAT(load_error<UnsupportedError>("builtin:tiny-moe", o), Catch::Contains("weight_dtype bfloat16") &&
+                                                                   Catch::Contains("TorchScript"));
+  o.dtype = ModelDtype::BFloat16;  // the same dtype for both: nothing to refuse
+  CHECK(load_model(fixture("qwen3_moe").string(), o)->info().weight_dtype.empty());
 }

@@ -5,8 +5,10 @@
 // untouched.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -90,6 +92,95 @@ TEST_CASE("row_matmul on exactly representable values is exact", "[kernels]") {
         for (int64_t k = 0; k < K; ++k) ref += x[static_cast<size_t>(m * K + k)] * w[static_cast<size_t>(n * K + k)];
         CHECK(y[static_cast<size_t>(m * N + n)] == ref);
       }
+  }
+  row_matmul_force_scalar(false);
+}
+
+namespace {
+
+uint16_t to_bf16_bits(float f) {  // truncation: any bfloat16 value will do as a weight
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return static_cast<uint16_t>(u >> 16);
+}
+
+uint32_t bits_of(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+
+}  // namespace
+
+TEST_CASE("16-bit weights widen exactly", "[kernels]") {
+  CHECK(bf16_to_float(0x3f80) == 1.0f);
+  CHECK(bf16_to_float(0xc0a0) == -5.0f);
+  CHECK(bf16_to_float(0x0001) == std::ldexp(1.0f, -133));  // the smallest subnormal
+  CHECK(std::isinf(bf16_to_float(0xff80)));
+  CHECK(f16_to_float(0x3c00) == 1.0f);
+  CHECK(f16_to_float(0xc500) == -5.0f);
+  CHECK(f16_to_float(0x7bff) == 65504.0f);               // the largest finite
+  CHECK(f16_to_float(0x0001) == std::ldexp(1.0f, -24));  // the smallest subnormal
+  CHECK(f16_to_float(0x03ff) == std::ldexp(1023.0f, -24));
+  CHECK(f16_to_float(0x0400) == std::ldexp(1.0f, -14));  // the smallest normal
+  CHECK(bits_of(f16_to_float(0x8000)) == 0x80000000u);   // −0
+  CHECK(std::isinf(f16_to_float(0xfc00)));
+  CHECK(f16_to_float(0xfc00) < 0);
+  CHECK(std::isnan(f16_to_float(0x7e00)));
+  // Every float16 value: widening then rounding back (to nearest, as a float32 → float16
+  // conversion does) returns it — checked as: the widened value has at most 11 significant bits
+  // and lies in float16's range, and distinct codes widen to distinct values (zeros aside).
+  std::vector<float> seen;
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    const auto code = static_cast<uint16_t>(h);
+    if ((code & 0x7c00) == 0x7c00) continue;  // inf, NaN
+    const float f = f16_to_float(code);
+    REQUIRE(std::fabs(f) <= 65504.0f);
+    int e = 0;
+    const double m = std::frexp(double(f), &e);  // f = m·2^e, |m| in [0.5, 1)
+    CHECK(std::ldexp(m, 11) == std::trunc(std::ldexp(m, 11)));
+    seen.push_back(f);
+  }
+  std::sort(seen.begin(), seen.end());
+  CHECK(std::unique(seen.begin(), seen.end()) - seen.begin() == static_cast<std::ptrdiff_t>(seen.size()) - 1);  // ±0
+}
+
+TEST_CASE("row_matmul on 16-bit weights equals float32 on the widened weights, bit for bit", "[kernels]") {
+  for (bool scalar : {false, true}) {
+    row_matmul_force_scalar(scalar);
+    for (WeightFormat format : {WeightFormat::BF16, WeightFormat::F16}) {
+      INFO("isa " << row_matmul_isa(format) << (format == WeightFormat::BF16 ? " bf16" : " f16"));
+      std::mt19937 rng(7);
+      std::uniform_real_distribution<float> u(-2.0f, 2.0f);
+      std::uniform_int_distribution<int> code(0, 0x7bff);  // finite float16 magnitudes
+      for (int64_t M : {1, 2, 3, 5})
+        for (int64_t K : {1, 7, 8, 9, 64, 515}) {
+          const int64_t N = 9;
+          // The matrix after one leading row of another: an expert's slice of a fused tensor.
+          std::vector<uint16_t> w16(static_cast<size_t>((N + 1) * K));
+          std::vector<float> wide(static_cast<size_t>(N * K)), bias(static_cast<size_t>(N)), x(static_cast<size_t>(M * K));
+          for (size_t i = 0; i < w16.size(); ++i) {
+            const auto sign = static_cast<uint16_t>(rng() & 0x8000u);
+            w16[i] = format == WeightFormat::BF16 ? to_bf16_bits(u(rng)) : static_cast<uint16_t>(code(rng) | sign);
+            if (i >= static_cast<size_t>(K))
+              wide[i - static_cast<size_t>(K)] = format == WeightFormat::BF16 ? bf16_to_float(w16[i]) : f16_to_float(w16[i]);
+          }
+          for (auto& v : bias) v = u(rng);
+          for (auto& v : x) v = u(rng);
+          std::vector<float> y16(static_cast<size_t>(M * N), -7.0f), y32(y16.size(), -7.0f);
+          std::vector<const float*> xr;
+          std::vector<float*> r16, r32;
+          for (int64_t m = 0; m < M; ++m) {
+            xr.push_back(x.data() + m * K);
+            r16.push_back(y16.data() + m * N);
+            r32.push_back(y32.data() + m * N);
+          }
+          row_matmul(xr.data(), M, WeightView{w16.data(), format}.advanced(K), K, 1, N, bias.data(), r16.data());
+          row_matmul(xr.data(), M, wide.data(), K, 1, N, bias.data(), r32.data());
+          INFO("M " << M << " K " << K);
+          CHECK(y16 == y32);  // rows 1..N-1 computed, row 0 untouched (-7) in both
+        }
+    }
   }
   row_matmul_force_scalar(false);
 }

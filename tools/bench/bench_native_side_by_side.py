@@ -6,7 +6,9 @@ checkpoint to GGUF f32 and f16 with llama.cpp's own converter (llama_cpp_convert
 in one run on the same weights, prompt 64 tokens, batch 1, with 1 and 2 threads:
 
 - moeroute: build/dev/bench/bench_native (no recorder, recording top-k, recording logits; the
-  roofline measured in the same call);
+  roofline measured in the same call), with float32 weights and with the weight matrices stored
+  in float16 (--weight-dtype float16: rounded to nearest at load, as llama.cpp's f16 GGUF is) and
+  in bfloat16;
 - transformers: bench_native_transformers.py (generate(), plain and with router hooks);
 - llama.cpp: llama-bench -p 64 -n 64 -t N on the f32 and the f16 GGUF.
 
@@ -34,6 +36,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 PROMPT = 64
+ABBREV = {"float32": "f32", "float16": "f16", "bfloat16": "bf16"}
 
 
 def run(cmd: list[str]) -> str:
@@ -55,17 +58,20 @@ class Bench:
 
     def __init__(self, args: argparse.Namespace, llama_bench: str, gguf: Path):
         self.args, self.llama_bench, self.gguf = args, llama_bench, gguf
-        self.roofline: dict[int, list[tuple[float, float]]] = defaultdict(list)  # threads → (tok/s, % reached)
+        # (threads, weights) → [(roofline tok/s, % reached)]
+        self.roofline: dict[tuple[int, str], list[tuple[float, float]]] = defaultdict(list)
 
-    def moeroute(self, threads: int) -> dict[str, tuple[float, float]]:
-        out = run([self.args.bench, "--model", str(self.args.out), "--threads", str(threads), "--repeats", "1",
-                   "--prompt-tokens", str(PROMPT), "--new-tokens", str(self.args.new_tokens), "--rerun", "0"])
-        rows = {f"moeroute, {m.group(1).strip()}": (float(m.group(2)), float(m.group(3)))
+    def moeroute(self, weights: str, threads: int) -> dict[str, tuple[float, float]]:
+        out = run([self.args.bench, "--model", str(self.args.out), "--weight-dtype", weights, "--threads", str(threads),
+                   "--repeats", "1", "--prompt-tokens", str(PROMPT), "--new-tokens", str(self.args.new_tokens),
+                   "--rerun", "0"])
+        label = "moeroute" if weights == "float32" else f"moeroute {ABBREV[weights]} weights"
+        rows = {f"{label}, {m.group(1).strip()}": (float(m.group(2)), float(m.group(3)))
                 for m in re.finditer(r"^\s+(.+?)\s+prefill\s+([\d.]+) tokens/s\s+decode\s+([\d.]+)", out, re.M)}
         roof = re.search(r"→ ([\d.]+) tokens/s; no recorder reaches ([\d.]+) %", out)
         if len(rows) != 3 or not roof:
             sys.exit(f"bench_native: unexpected output:\n{out}")
-        self.roofline[threads].append((float(roof.group(1)), float(roof.group(2))))
+        self.roofline[(threads, weights)].append((float(roof.group(1)), float(roof.group(2))))
         return rows
 
     def transformers(self, threads: int) -> dict[str, tuple[float, float]]:
@@ -99,8 +105,9 @@ def main() -> None:
     subprocess.run([sys.executable, str(HERE / "llama_cpp_convert.py"), args.out, src, str(gguf)], check=True)
 
     b = Bench(args, llama_bench, gguf)
-    jobs = [("moeroute", b.moeroute), ("transformers", b.transformers),
-            ("llama.cpp f32", lambda t: b.llama("f32", t)), ("llama.cpp f16", lambda t: b.llama("f16", t))]
+    jobs = [("moeroute", lambda t: b.moeroute("float32", t)), ("transformers", b.transformers),
+            ("llama.cpp f32", lambda t: b.llama("f32", t)), ("llama.cpp f16", lambda t: b.llama("f16", t)),
+            ("moeroute f16", lambda t: b.moeroute("float16", t)), ("moeroute bf16", lambda t: b.moeroute("bfloat16", t))]
     cells = [(threads, name, fn) for threads in (1, 2) for name, fn in jobs]
     results: dict[tuple[int, str], list[tuple[float, float]]] = defaultdict(list)
     loads: dict[tuple[int, str], list[float]] = defaultdict(list)
@@ -114,20 +121,23 @@ def main() -> None:
 
     print(f"machine: {cpu_model()}; prompt {PROMPT}, batch 1, {args.new_tokens} new tokens, "
           f"medians of {args.rounds} interleaved rounds")
-    print("| threads | engine | prefill tok/s | decode tok/s | decode ÷ llama.cpp f32 | decode ÷ transformers + hooks | load (1 min) |")
-    print("|---|---|---|---|---|---|---|")
+    print("| threads | engine | prefill tok/s | decode tok/s | decode ÷ llama.cpp f32 | decode ÷ llama.cpp f16 | "
+          "decode ÷ transformers + hooks | load (1 min) |")
+    print("|---|---|---|---|---|---|---|---|")
     for threads in (1, 2):
         med = {row: (statistics.median(p for p, _ in v), statistics.median(d for _, d in v))
                for (t, row), v in results.items() if t == threads}
         for row, (prefill, decode) in med.items():
             lo, hi = min(loads[(threads, row)]), max(loads[(threads, row)])
             print(f"| {threads} | {row} | {prefill:.0f} | {decode:.1f} | {decode / med['llama.cpp, f32'][1]:.2f}× | "
-                  f"{decode / med['transformers, router hooks'][1]:.2f}× | {lo:.1f}–{hi:.1f} |")
-    for threads in (1, 2):
-        roof = statistics.median(t for t, _ in b.roofline[threads])
-        frac = statistics.median(f for _, f in b.roofline[threads])
-        print(f"decode roofline ({threads} thread{'s' if threads > 1 else ''}, f32 bytes, bandwidth measured in each "
-              f"moeroute call): median {roof:.1f} tok/s; moeroute no recorder reaches {frac:.0f} % (median of calls)")
+                  f"{decode / med['llama.cpp, f16'][1]:.2f}× | {decode / med['transformers, router hooks'][1]:.2f}× | "
+                  f"{lo:.1f}–{hi:.1f} |")
+    for (threads, weights), calls in sorted(b.roofline.items()):
+        roof = statistics.median(t for t, _ in calls)
+        frac = statistics.median(f for _, f in calls)
+        print(f"decode roofline ({threads} thread{'s' if threads > 1 else ''}, {weights} weight bytes, bandwidth "
+              f"measured in each moeroute call): median {roof:.1f} tok/s; moeroute no recorder reaches {frac:.0f} % "
+              f"(median of calls)")
 
 
 if __name__ == "__main__":

@@ -68,6 +68,9 @@ struct DeviceMap {
 struct ModelOptions {
   DeviceMap device_map;                    ///< where it runs (default: the CPU)
   ModelDtype dtype = ModelDtype::Auto;     ///< parameter and activation dtype
+  ModelDtype weight_dtype = ModelDtype::Auto;  ///< native models on the CPU in float32: storage of the weight matrices
+                                           ///< (bfloat16/float16 widen exactly in the products); auto = 16-bit
+                                           ///< checkpoints (and MXFP4, as bfloat16) stay as stored (docs/native-models.md)
   std::vector<int64_t> gpu_memory;         ///< device_map auto: usable bytes per GPU; empty = free memory − 10 %
   ExpertsImpl experts = ExpertsImpl::Auto; ///< native models: experts implementation
   int threads = 0;                         ///< CPU threads of the model's math, process-wide (0 = LibTorch's default)
@@ -90,6 +93,8 @@ struct ModelInfo {
   bool padded_batches = false;          ///< forward() takes rows of different lengths (left padding + mask)
   std::string device;                   ///< where it runs: "cpu", "cuda:0", "cuda:0,cuda:1"
   std::string dtype;                    ///< parameter dtype: "float32", "bfloat16", "float16"
+  std::string weight_dtype;             ///< how the weight matrices are stored, when not in `dtype` ("bfloat16";
+                                        ///< "bfloat16+float32" when mixed); "" = in `dtype`
   std::string chat_template = "raw";    ///< the model's default chat template (built-in name or file, chat_template.h);
                                         ///< "" = it has one no built-in reproduces. Use model_chat_template()
   std::string chat_template_dir;        ///< the model's tokenizer directory (chat_template.jinja, tokenizer_config.json);

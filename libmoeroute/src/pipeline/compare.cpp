@@ -110,6 +110,7 @@ CompareResult run_compare(const CompareInput& in, const fs::path& out_dir, const
   meta["model"] = model_spec;
   meta["device"] = info.device;
   meta["dtype"] = info.dtype;
+  if (!info.weight_dtype.empty()) meta["weight_dtype"] = info.weight_dtype;
   meta["device_map"] = run.model_options.device_map.to_string();
   meta["align"] = to_string(in.align);
   meta["chat_template"] = tpl.name();

@@ -40,6 +40,7 @@ RouterTrace finish_trace(RoutingRecorder& rec, int row, const CausalLM& model, c
   t.meta.source = info.source;
   t.meta.extra["device"] = info.device;
   t.meta.extra["dtype"] = info.dtype;
+  if (!info.weight_dtype.empty()) t.meta.extra["weight_dtype"] = info.weight_dtype;
   t.meta.extra["mode"] = mode;
   t.meta.extra["stop_reason"] = g.stop_reason;
   t.meta.extra["step_position"] = "prompt_length - 1 + t";

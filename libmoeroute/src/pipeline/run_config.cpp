@@ -41,6 +41,8 @@ const std::map<std::string, Setter>& setters() {
       {"model_path", [](RunConfig& c, const JsonField& v) { c.model = v.string(); }},
       {"device_map", [](RunConfig& c, const JsonField& v) { c.model_options.device_map = device_map_field(v); }},
       {"dtype", [](RunConfig& c, const JsonField& v) { c.model_options.dtype = parse_model_dtype(v.string(), v.where()); }},
+      {"weight_dtype",
+       [](RunConfig& c, const JsonField& v) { c.model_options.weight_dtype = parse_model_dtype(v.string(), v.where()); }},
       {"experts",
        [](RunConfig& c, const JsonField& v) { c.model_options.experts = parse_experts_impl(v.string(), v.where()); }},
       {"threads", [](RunConfig& c, const JsonField& v) { c.model_options.threads = to_int(v.integer(0, kMaxThreads)); }},

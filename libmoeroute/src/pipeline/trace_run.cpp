@@ -54,7 +54,7 @@ nlohmann::json run_settings(const TraceRunOptions& o) {
   const ModelOptions& m = o.run.model_options;
   const RecorderOptions& r = o.run.recording;
   const DatasetOptions& d = o.dataset;
-  return {
+  nlohmann::json settings = {
       {"mode", "teacher_forced"},
       {"dtype", to_string(m.dtype)},
       {"experts", to_string(m.experts)},
@@ -76,6 +76,9 @@ nlohmann::json run_settings(const TraceRunOptions& o) {
         {"text_unit", to_string(d.text_unit)},
         {"max_samples", d.max_samples}}},
   };
+  // Only when set, so indexes written before the option resume and merge unchanged.
+  if (m.weight_dtype != ModelDtype::Auto) settings["weight_dtype"] = to_string(m.weight_dtype);
+  return settings;
 }
 
 Plan prepare(const TraceRunOptions& o) {
@@ -140,6 +143,7 @@ class TraceJob {
     meta_.source = info_.source;
     meta_.extra["mode"] = "teacher_forced";
     meta_.extra["dtype"] = info_.dtype;
+    if (!info_.weight_dtype.empty()) meta_.extra["weight_dtype"] = info_.weight_dtype;
     meta_.extra["device_type"] = device_types(info_.device);
     meta_.extra["token_limit"] = std::to_string(limit_);
   }

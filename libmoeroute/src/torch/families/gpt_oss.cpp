@@ -24,7 +24,10 @@ class GptOss final : public NativeModel {
       MoeBlockWeights m;
       m.router = g("mlp.router.weight", {E, H}, "num_local_experts × hidden_size");
       m.router_bias = g("mlp.router.bias", {E}, "num_local_experts");
-      m.experts = load_gpt_oss_experts(w, fmt::format("model.layers.{}.mlp.experts.", i), c, L.device, setup_.dtype);
+      const std::string experts = fmt::format("model.layers.{}.mlp.experts.", i);
+      const std::string stored = w.contains(experts + "gate_up_proj_blocks") ? experts + "gate_up_proj_blocks"
+                                                                              : experts + "gate_up_proj";
+      m.experts = load_gpt_oss_experts(w, experts, c, L.device, setup_.dtype, matrix_dtype(w, stored, L.device));
       L.moe = std::move(m);
       layers.push_back(std::move(L));
     }

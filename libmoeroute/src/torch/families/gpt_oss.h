@@ -23,8 +23,9 @@ std::unique_ptr<CausalLM> make_gpt_oss(const GptOssConfig& config, const WeightS
                                        const ModelOptions& options);
 
 /// One layer's experts in nn.Linear layout (gate_up [E, 2I, H] with gate/up interleaved rows,
-/// down [E, H, I]) on `device` as `dtype`, from `prefix` ("model.layers.N.mlp.experts.").
+/// down [E, H, I]) on `device`, the matrices as `matrix_dtype` and the biases as `dtype`, from
+/// `prefix` ("model.layers.N.mlp.experts.").
 ExpertWeights load_gpt_oss_experts(const WeightSource& w, const std::string& prefix, const GptOssConfig& config,
-                                   const c10::Device& device, at::ScalarType dtype);
+                                   const c10::Device& device, at::ScalarType dtype, at::ScalarType matrix_dtype);
 
 }  // namespace moeroute::detail

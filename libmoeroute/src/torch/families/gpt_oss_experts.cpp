@@ -34,11 +34,12 @@ at::Tensor projection(const WeightSource& w, const std::string& name, int64_t E,
 }  // namespace
 
 ExpertWeights load_gpt_oss_experts(const WeightSource& w, const std::string& prefix, const GptOssConfig& c,
-                                   const c10::Device& device, at::ScalarType dtype) {
+                                   const c10::Device& device, at::ScalarType dtype, at::ScalarType matrix_dtype) {
   const int64_t E = c.num_experts, H = c.hidden_size, I = c.intermediate_size;
   ExpertWeights ew;
-  ew.gate_up = projection(w, prefix + "gate_up_proj", E, 2 * I, H, "2·intermediate_size", "hidden_size", device, dtype);
-  ew.down = projection(w, prefix + "down_proj", E, H, I, "hidden_size", "intermediate_size", device, dtype);
+  ew.gate_up = projection(w, prefix + "gate_up_proj", E, 2 * I, H, "2·intermediate_size", "hidden_size", device,
+                          matrix_dtype);
+  ew.down = projection(w, prefix + "down_proj", E, H, I, "hidden_size", "intermediate_size", device, matrix_dtype);
   ew.gate_up_bias = w.load_checked(prefix + "gate_up_proj_bias", {E, 2 * I}, "num_local_experts × 2·intermediate_size",
                                    device, dtype);
   ew.down_bias = w.load_checked(prefix + "down_proj_bias", {E, H}, "num_local_experts × hidden_size", device, dtype);

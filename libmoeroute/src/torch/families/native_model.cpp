@@ -49,6 +49,17 @@ NativeSetup resolve_native_setup(const ModelOptions& options, const DecoderConfi
                              "float32 there (float16 works on CUDA)");
     }
   }
+  if (const auto weights = torch_dtype(options.weight_dtype); weights && *weights != s.dtype) {
+    bool cpu_only = s.device.is_cpu() && !s.device_map_auto;
+    for (const auto& e : s.device_map) cpu_only = cpu_only && e.second.is_cpu();
+    if (!cpu_only || s.dtype != at::kFloat || *weights == at::kFloat)
+      throw InputError(fmt::format("weight_dtype {}: 16-bit weight storage is for float32 runs on the CPU only (this "
+                                   "run: dtype {}, device {}); on CUDA set dtype instead",
+                                   dtype_name(*weights), dtype_name(s.dtype), map.to_string()));
+    s.weights = weights;
+  } else if (weights) {
+    s.weights = weights;
+  }
   s.experts = options.experts;
   for (int64_t b : options.gpu_memory)
     if (b <= 0) throw InputError(fmt::format("gpu_memory entries must be positive byte counts, got {}", b));
@@ -157,12 +168,12 @@ NativeModel::NativeModel(const DecoderConfig& config, const WeightSource& w, Nat
   const auto esize = static_cast<int64_t>(c10::elementSize(setup_.dtype));
   const int64_t embed = V * H * esize;
   devices_ = plan_devices(setup_, embed, layer_run_bytes(config, w, esize), embed + H * esize);
-  embed_ = load(w, "model.embed_tokens.weight", {V, H}, "vocab_size × hidden_size", devices_.embed);
+  embed_ = load_matrix(w, "model.embed_tokens.weight", {V, H}, "vocab_size × hidden_size", devices_.embed);
   final_norm_ = load(w, "model.norm.weight", {H}, "hidden_size", devices_.head);
   lm_head_ = config.tie_word_embeddings
-                 ? embed_.to(devices_.head)
-                 : load(w, "lm_head.weight", {V, H}, "vocab_size × hidden_size (tie_word_embeddings false)",
-                        devices_.head);
+                 ? embed_.to(devices_.head, matrix_dtype(w, "model.embed_tokens.weight", devices_.head))
+                 : load_matrix(w, "lm_head.weight", {V, H}, "vocab_size × hidden_size (tie_word_embeddings false)",
+                               devices_.head);
 }
 
 at::Tensor NativeModel::load(const WeightSource& w, const std::string& name, const std::vector<int64_t>& shape,
@@ -170,13 +181,27 @@ at::Tensor NativeModel::load(const WeightSource& w, const std::string& name, con
   return w.load_checked(name, shape, why, device, setup_.dtype);
 }
 
-std::function<at::Tensor(const std::string&, const std::vector<int64_t>&, const std::string&)>
-NativeModel::layer_loader(const WeightSource& w, int64_t i) const {
-  const std::string prefix = fmt::format("model.layers.{}.", i);
-  const c10::Device device = devices_.layers[static_cast<size_t>(i)];
-  return [this, &w, prefix, device](const std::string& name, const std::vector<int64_t>& shape, const std::string& why) {
-    return load(w, prefix + name, shape, why, device);
-  };
+at::Tensor NativeModel::load_matrix(const WeightSource& w, const std::string& name, const std::vector<int64_t>& shape,
+                                    const std::string& why, const c10::Device& device) const {
+  return w.load_checked(name, shape, why, device, matrix_dtype(w, name, device));
+}
+
+at::ScalarType NativeModel::matrix_dtype(const WeightSource& w, const std::string& name,
+                                         const c10::Device& device) const {
+  at::ScalarType t = setup_.dtype;
+  if (setup_.weights) {
+    t = *setup_.weights;
+  } else if (device.is_cpu() && setup_.dtype == at::kFloat && w.contains(name)) {
+    const auto stored = w.stored_type(name);
+    if (stored == at::kBFloat16 || stored == at::kHalf) t = *stored;
+    if (stored == at::kByte) t = at::kBFloat16;  // MXFP4 blocks: e2m1 · 2^scale is exact in bfloat16
+  }
+  if (std::find(matrix_dtypes_.begin(), matrix_dtypes_.end(), t) == matrix_dtypes_.end()) matrix_dtypes_.push_back(t);
+  return t;
+}
+
+NativeModel::LayerLoader NativeModel::layer_loader(const WeightSource& w, int64_t i) const {
+  return LayerLoader(*this, w, fmt::format("model.layers.{}.", i), devices_.layers[static_cast<size_t>(i)]);
 }
 
 DecoderLayer NativeModel::base_layer(const WeightSource& w, int64_t i) const {
@@ -213,13 +238,19 @@ void NativeModel::finish(std::vector<DecoderLayer> layers, DecoderSpec spec, con
     if (std::find(used.begin(), used.end(), d.str()) == used.end()) used.push_back(d.str());
   info_.device = fmt::format("{}", fmt::join(used, ","));
   info_.dtype = dtype_name(setup_.dtype);
+  if (matrix_dtypes_.size() > 1 || (matrix_dtypes_.size() == 1 && matrix_dtypes_[0] != setup_.dtype)) {
+    std::vector<std::string> names;
+    for (const auto t : matrix_dtypes_) names.push_back(dtype_name(t));
+    std::sort(names.begin(), names.end());
+    info_.weight_dtype = fmt::format("{}", fmt::join(names, "+"));
+  }
   if (tokenizer_ && tokenizer_->vocab_size() > info_.vocab_size)
     throw InputError(fmt::format("{}: the tokenizer has {} ids but the model only {} logits", meta_.what,
                                  tokenizer_->vocab_size(), info_.vocab_size));
 }
 
 at::Tensor NativeModel::run(const at::Tensor& input_ids, ForwardContext& ctx, Recorder* recorder) {
-  auto h = at::embedding(embed_, input_ids);
+  auto h = at::embedding(embed_, input_ids).to(setup_.dtype);  // a 16-bit stored embedding widens exactly
   for (size_t i = 0; i < layers_.size(); ++i)
     h = decoder_layer(layers_[i], static_cast<int>(i), spec_, std::move(h), ctx, *cache_, recorder);
   return h;

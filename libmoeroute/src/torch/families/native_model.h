@@ -4,7 +4,7 @@
 // placement from the weights' sizes, and the forward itself over the shared decoder layer.
 #pragma once
 
-#include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +25,7 @@ namespace moeroute::detail {
 struct NativeSetup {
   c10::Device device{c10::kCPU};     ///< `--device` (the embedding's device unless device_map)
   at::ScalarType dtype = at::kFloat;  ///< parameter and activation dtype
+  std::optional<at::ScalarType> weights;  ///< weight_dtype when given: storage of the weight matrices (none = auto)
   ExpertsImpl experts = ExpertsImpl::Auto;  ///< experts implementation
   bool device_map_auto = false;      ///< place layers over all CUDA devices
   std::vector<std::pair<std::string, c10::Device>> device_map;  ///< explicit map: module prefix → device
@@ -33,7 +34,8 @@ struct NativeSetup {
 
 /// Resolves ModelOptions: dtype auto is float32 on the CPU and the config's stored dtype
 /// (bfloat16 when unknown) on CUDA; device_map auto spreads layers over the CUDA devices (the CPU
-/// when LibTorch sees none). Throws InputError for a device that does not exist.
+/// when LibTorch sees none). Throws InputError for a device that does not exist, and for a
+/// weight_dtype other than the dtype unless the model runs in float32 on the CPU only.
 NativeSetup resolve_native_setup(const ModelOptions& options, const DecoderConfig& config);
 
 /// Where each part of a model runs.
@@ -72,12 +74,41 @@ class NativeModel : public CausalLM {
   /// Loads `name` (shape checked, floating point) in the run dtype onto `device`.
   at::Tensor load(const WeightSource& w, const std::string& name, const std::vector<int64_t>& shape,
                   const std::string& why, const c10::Device& device) const;
+  /// The same for a weight matrix (a projection's, the experts', the embedding): in
+  /// matrix_dtype(w, name, device).
+  at::Tensor load_matrix(const WeightSource& w, const std::string& name, const std::vector<int64_t>& shape,
+                         const std::string& why, const c10::Device& device) const;
+  /// How weight matrix `name` is kept on `device`: weight_dtype when given; auto keeps a bfloat16
+  /// or float16 tensor as stored (and an MXFP4 one as bfloat16, which holds it exactly) when the
+  /// run is float32 on the CPU, else the run dtype. Records the choice for ModelInfo::weight_dtype.
+  at::ScalarType matrix_dtype(const WeightSource& w, const std::string& name, const c10::Device& device) const;
+
+  /// Loads the tensors of layer i on its device (names relative to the layer).
+  class LayerLoader {
+   public:
+    /// In the run dtype (norms, biases, routers, sinks).
+    at::Tensor operator()(const std::string& name, const std::vector<int64_t>& shape, const std::string& why) const {
+      return model_.load(w_, prefix_ + name, shape, why, device_);
+    }
+    /// A weight matrix, in its storage dtype (load_matrix).
+    at::Tensor matrix(const std::string& name, const std::vector<int64_t>& shape, const std::string& why) const {
+      return model_.load_matrix(w_, prefix_ + name, shape, why, device_);
+    }
+
+   private:
+    friend class NativeModel;
+    LayerLoader(const NativeModel& model, const WeightSource& w, std::string prefix, c10::Device device)
+        : model_(model), w_(w), prefix_(std::move(prefix)), device_(device) {}
+    const NativeModel& model_;
+    const WeightSource& w_;
+    std::string prefix_;
+    c10::Device device_;
+  };
 
   /// Layer i on its device with the norms and attention projections every family has; the
-  /// family adds the rest. `get(name, shape, why)` loads a tensor of the layer (name relative to it).
+  /// family adds the rest through layer_loader(w, i).
   DecoderLayer base_layer(const WeightSource& w, int64_t i) const;
-  std::function<at::Tensor(const std::string&, const std::vector<int64_t>&, const std::string&)> layer_loader(
-      const WeightSource& w, int64_t i) const;
+  LayerLoader layer_loader(const WeightSource& w, int64_t i) const;
 
   /// Ends construction: the layers, the spec they run with, and each MoE layer's router module
   /// name (recorded as "model.layers.N.mlp.<router>"); assigns the recorder slots in layer order.
@@ -104,6 +135,7 @@ class NativeModel : public CausalLM {
   at::Tensor embed_, final_norm_, lm_head_;
   std::vector<DecoderLayer> layers_;
   DecoderSpec spec_;
+  mutable std::vector<at::ScalarType> matrix_dtypes_;  // every storage dtype matrix_dtype chose
 };
 
 }  // namespace moeroute::detail

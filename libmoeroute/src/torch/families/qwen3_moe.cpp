@@ -29,9 +29,9 @@ class Qwen3Moe final : public NativeModel {
         L.moe = std::move(m);
       } else {
         const int64_t I = c.intermediate_size;
-        L.dense.gate = g("mlp.gate_proj.weight", {I, H}, "intermediate_size × hidden_size (dense layer)");
-        L.dense.up = g("mlp.up_proj.weight", {I, H}, "intermediate_size × hidden_size (dense layer)");
-        L.dense.down = g("mlp.down_proj.weight", {H, I}, "hidden_size × intermediate_size (dense layer)");
+        L.dense.gate = g.matrix("mlp.gate_proj.weight", {I, H}, "intermediate_size × hidden_size (dense layer)");
+        L.dense.up = g.matrix("mlp.up_proj.weight", {I, H}, "intermediate_size × hidden_size (dense layer)");
+        L.dense.down = g.matrix("mlp.down_proj.weight", {H, I}, "hidden_size × intermediate_size (dense layer)");
       }
       layers.push_back(std::move(L));
     }
@@ -49,12 +49,12 @@ class Qwen3Moe final : public NativeModel {
     const int64_t E = c_.num_experts, H = c_.hidden_size, I = c_.moe_intermediate_size;
     ExpertWeights ew;
     if (w.contains(p + "gate_up_proj")) {  // fused layout (transformers 5 in memory)
-      ew.gate_up = load(w, p + "gate_up_proj", {E, 2 * I, H}, "num_experts × 2·moe_intermediate_size × hidden_size", device);
-      ew.down = load(w, p + "down_proj", {E, H, I}, "num_experts × hidden_size × moe_intermediate_size", device);
+      ew.gate_up = load_matrix(w, p + "gate_up_proj", {E, 2 * I, H}, "num_experts × 2·moe_intermediate_size × hidden_size", device);
+      ew.down = load_matrix(w, p + "down_proj", {E, H, I}, "num_experts × hidden_size × moe_intermediate_size", device);
       return ew;
     }
     // Hub layout: one tensor per expert, copied straight from the mapping into the fused buffers.
-    const auto opts = at::TensorOptions().dtype(setup_.dtype).device(device);
+    const auto opts = at::TensorOptions().dtype(matrix_dtype(w, p + "0.gate_proj.weight", device)).device(device);
     ew.gate_up = at::empty({E, 2 * I, H}, opts);
     ew.down = at::empty({E, H, I}, opts);
     const c10::Device cpu(c10::kCPU);

@@ -17,6 +17,8 @@
 
 namespace moeroute::detail {
 
+/// Weight matrices are in the run dtype or, on the CPU in float32, in a 16-bit storage dtype
+/// (NativeModel::matrix_dtype); norms, biases, routers and sinks are always in the run dtype.
 struct AttentionWeights {
   at::Tensor qkv, qkv_bias;        ///< q, k, v projections stacked [Q + 2·KV, H] (one product, x read once)
   at::Tensor o, o_bias;            ///< biases only with attention_bias
@@ -46,18 +48,19 @@ struct DecoderSpec {
 };
 
 /// Loads the norms and attention projections every layer has through `get(name, shape, why)`
-/// (names relative to the layer, shapes from `c`; `why` names the config fields a mismatch
-/// contradicts).
+/// (run dtype) and `get.matrix(name, shape, why)` (the projections, in their storage dtype) —
+/// names relative to the layer, shapes from `c`, `why` naming the config fields a mismatch
+/// contradicts.
 template <typename Get>
-void load_attention_weights(Get&& get, const DecoderConfig& c, DecoderLayer& L) {
+void load_attention_weights(const Get& get, const DecoderConfig& c, DecoderLayer& L) {
   const int64_t H = c.hidden_size, Q = c.num_attention_heads * c.head_dim, KV = c.num_key_value_heads * c.head_dim;
   L.input_norm = get("input_layernorm.weight", {H}, "hidden_size");
   L.post_norm = get("post_attention_layernorm.weight", {H}, "hidden_size");
   auto& a = L.attention;
-  a.qkv = at::cat({get("self_attn.q_proj.weight", {Q, H}, "num_attention_heads·head_dim × hidden_size"),
-                   get("self_attn.k_proj.weight", {KV, H}, "num_key_value_heads·head_dim × hidden_size"),
-                   get("self_attn.v_proj.weight", {KV, H}, "num_key_value_heads·head_dim × hidden_size")});
-  a.o = get("self_attn.o_proj.weight", {H, Q}, "hidden_size × num_attention_heads·head_dim");
+  a.qkv = at::cat({get.matrix("self_attn.q_proj.weight", {Q, H}, "num_attention_heads·head_dim × hidden_size"),
+                   get.matrix("self_attn.k_proj.weight", {KV, H}, "num_key_value_heads·head_dim × hidden_size"),
+                   get.matrix("self_attn.v_proj.weight", {KV, H}, "num_key_value_heads·head_dim × hidden_size")});
+  a.o = get.matrix("self_attn.o_proj.weight", {H, Q}, "hidden_size × num_attention_heads·head_dim");
   if (c.attention_bias) {
     a.qkv_bias = at::cat({get("self_attn.q_proj.bias", {Q}, "attention_bias"),
                           get("self_attn.k_proj.bias", {KV}, "attention_bias"),

@@ -30,8 +30,9 @@ at::Tensor experts_loop(const ExpertWeights& w, const at::Tensor& x, const at::T
     while (t < P && e[t] == e[s]) ++t;
     const int64_t ex = e[s];
     const auto xs = x.index_select(0, tokens.narrow(0, s, t - s));
-    const auto h = add_bias(at::linear(xs, w.gate_up[ex]), w.gate_up_bias.defined() ? w.gate_up_bias[ex] : at::Tensor());
-    const auto y = add_bias(at::linear(act(h), w.down[ex]), w.down_bias.defined() ? w.down_bias[ex] : at::Tensor());
+    const auto dt = x.scalar_type();  // 16-bit stored weights widen (exactly) to the activations' dtype
+    const auto h = add_bias(at::linear(xs, w.gate_up[ex].to(dt)), w.gate_up_bias.defined() ? w.gate_up_bias[ex] : at::Tensor());
+    const auto y = add_bias(at::linear(act(h), w.down[ex].to(dt)), w.down_bias.defined() ? w.down_bias[ex] : at::Tensor());
     per_pair.index_copy_(0, order.narrow(0, s, t - s), y.to(x.scalar_type()));
     s = t;
   }
@@ -43,9 +44,8 @@ at::Tensor experts_loop(const ExpertWeights& w, const at::Tensor& x, const at::T
 // outputs written in pair order by pointer, all experts in one parallel region per projection.
 bool rows_apply(const ExpertWeights& w, const at::Tensor& x) {
   auto ok = [](const at::Tensor& t) { return !t.defined() || (t.scalar_type() == at::kFloat && t.is_contiguous()); };
-  return x.device().is_cpu() && x.scalar_type() == at::kFloat && w.gate_up.is_contiguous() && w.down.is_contiguous() &&
-         w.gate_up.scalar_type() == at::kFloat && w.down.scalar_type() == at::kFloat && ok(w.gate_up_bias) &&
-         ok(w.down_bias);
+  return x.device().is_cpu() && x.scalar_type() == at::kFloat && row_kernel_weight(w.gate_up) &&
+         row_kernel_weight(w.down) && ok(w.gate_up_bias) && ok(w.down_bias);
 }
 
 at::Tensor experts_rows(const ExpertWeights& w, const at::Tensor& x, const at::Tensor& ids, const at::Tensor& weights,
@@ -94,9 +94,10 @@ at::Tensor experts_gather(const ExpertWeights& w, const at::Tensor& x, const at:
   const int64_t N = x.size(0), H = x.size(1), k = ids.size(1);
   const auto flat = ids.reshape(-1);
   const auto xs = x.unsqueeze(1).expand({N, k, H}).reshape({N * k, 1, H});
-  auto h = at::bmm(xs, w.gate_up.index_select(0, flat).transpose(1, 2)).squeeze(1);  // [P, 2I]
+  const auto dt = x.scalar_type();  // 16-bit stored weights widen (exactly) to the activations' dtype
+  auto h = at::bmm(xs, w.gate_up.index_select(0, flat).to(dt).transpose(1, 2)).squeeze(1);  // [P, 2I]
   if (w.gate_up_bias.defined()) h = h + w.gate_up_bias.index_select(0, flat);
-  auto y = at::bmm(act(h).unsqueeze(1), w.down.index_select(0, flat).transpose(1, 2)).squeeze(1);  // [P, H]
+  auto y = at::bmm(act(h).unsqueeze(1), w.down.index_select(0, flat).to(dt).transpose(1, 2)).squeeze(1);  // [P, H]
   if (w.down_bias.defined()) y = y + w.down_bias.index_select(0, flat);
   return (y.view({N, k, H}) * weights.unsqueeze(-1)).sum(1);
 }
@@ -115,10 +116,11 @@ at::Tensor experts_grouped(const ExpertWeights& w, const at::Tensor& x, const at
   const int64_t capacity = counts.max().item<int64_t>();  // the one host sync
   auto block = at::zeros({E, capacity, H}, x.options());
   block.index_put_({sorted_ids, slot}, x.index_select(0, at::div(order, k, "floor")));
-  auto h = at::bmm(block, w.gate_up.transpose(1, 2));  // [E, C, 2I]
+  // 16-bit stored weights widen (exactly) to the activations' dtype: a whole copy per call.
+  auto h = at::bmm(block, w.gate_up.to(x.scalar_type()).transpose(1, 2));  // [E, C, 2I]
   if (w.gate_up_bias.defined()) h = h + w.gate_up_bias.unsqueeze(1);
   const auto a = act(h.view({E * capacity, h.size(2)})).view({E, capacity, -1});
-  auto y = at::bmm(a, w.down.transpose(1, 2));  // [E, C, H]
+  auto y = at::bmm(a, w.down.to(x.scalar_type()).transpose(1, 2));  // [E, C, H]
   if (w.down_bias.defined()) y = y + w.down_bias.unsqueeze(1);
   const auto per_sorted = y.index({sorted_ids, slot});  // [P, H]
   const auto per_pair = at::empty_like(per_sorted).index_copy_(0, order, per_sorted);

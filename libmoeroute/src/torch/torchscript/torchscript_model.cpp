@@ -43,6 +43,11 @@ class TorchScriptModel final : public CausalLM {
   TorchScriptModel(torch::jit::Module module, ScriptModelMeta meta, const ModelOptions& options)
       : meta_(std::move(meta)), device_(single_device(options.device_map, meta_.what)) {
     const auto dtype = torch_dtype(options.dtype);
+    if (const auto weights = torch_dtype(options.weight_dtype); weights && weights != dtype)
+      throw UnsupportedError(fmt::format("{}: weight_dtype {} is for native models (checkpoint directories, "
+                                         "builtin:tiny-qwen3-moe, builtin:tiny-gpt-oss); a TorchScript export runs "
+                                         "in one dtype (--dtype)",
+                                         meta_.what, to_string(options.weight_dtype)));
     module.eval();
     if (dtype) module.to(*dtype);
     module.to(device_);

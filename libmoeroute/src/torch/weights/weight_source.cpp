@@ -47,6 +47,10 @@ bool CheckpointWeights::stored_float(const std::string& name) const {
   }
 }
 
+std::optional<at::ScalarType> CheckpointWeights::stored_type(const std::string& name) const {
+  return torch_scalar_type(checkpoint_->info(name).dtype);
+}
+
 int64_t CheckpointWeights::stored_bytes(const std::string& name) const {
   const auto& t = checkpoint_->info(name);
   return static_cast<int64_t>(t.end - t.begin);

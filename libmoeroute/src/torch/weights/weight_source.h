@@ -28,6 +28,8 @@ class WeightSource {
   /// Stored dtype's name ("BF16", "U8", …) and whether it is a floating type.
   virtual std::string stored_dtype(const std::string& name) const = 0;
   virtual bool stored_float(const std::string& name) const = 0;
+  /// The stored dtype as a LibTorch type (none for types LibTorch lacks, e.g. float8).
+  virtual std::optional<at::ScalarType> stored_type(const std::string& name) const = 0;
   /// The tensor on `device`; floating tensors become `float_dtype` when set.
   virtual at::Tensor load(const std::string& name, const c10::Device& device,
                           std::optional<at::ScalarType> float_dtype) const = 0;
@@ -55,6 +57,7 @@ class CheckpointWeights final : public WeightSource {
   int64_t stored_bytes(const std::string& name) const override;
   std::string stored_dtype(const std::string& name) const override { return dtype_name(checkpoint_->info(name).dtype); }
   bool stored_float(const std::string& name) const override;
+  std::optional<at::ScalarType> stored_type(const std::string& name) const override;
   at::Tensor load(const std::string& name, const c10::Device& device,
                   std::optional<at::ScalarType> float_dtype) const override;
   std::string where(const std::string& name) const override;
@@ -74,6 +77,7 @@ class TensorMapWeights final : public WeightSource {
   int64_t stored_bytes(const std::string& name) const override;
   std::string stored_dtype(const std::string& name) const override { return c10::toString(get(name).scalar_type()); }
   bool stored_float(const std::string& name) const override { return get(name).is_floating_point(); }
+  std::optional<at::ScalarType> stored_type(const std::string& name) const override { return get(name).scalar_type(); }
   at::Tensor load(const std::string& name, const c10::Device& device,
                   std::optional<at::ScalarType> float_dtype) const override;
   std::string where(const std::string&) const override { return name_; }
