@@ -31,20 +31,21 @@ StepPlan KvCache::plan(const std::vector<std::vector<int64_t>>& rows, const std:
   return p;
 }
 
-void KvCache::reserve(int layer, const at::Tensor& like, int64_t keys) {
+void KvCache::reserve(int layer, int64_t rows, int64_t kv_heads, int64_t head_dim, const at::TensorOptions& options,
+                      int64_t keys) {
   auto& k = k_[static_cast<size_t>(layer)];
   auto& v = v_[static_cast<size_t>(layer)];
-  if (k.defined() && k.size(0) == like.size(0) && k.size(2) >= keys && k.device() == like.device() &&
-      k.scalar_type() == like.scalar_type())
+  if (k.defined() && k.size(0) == rows && k.size(2) >= keys && k.device() == options.device() &&
+      k.dtype() == options.dtype())
     return;
   // Grow geometrically so a long generation reallocates O(log n) times.
   const int64_t old = k.defined() ? k.size(2) : 0;
   const int64_t capacity = std::max<int64_t>((std::max(keys, 2 * old) + 63) / 64 * 64, 64);
   // Zeros, not empty: a row shorter than the longest leaves slots that attention masks to
   // probability 0, and 0 · v must be 0 — uninitialised memory can hold NaN (0 · NaN = NaN).
-  auto nk = at::zeros({like.size(0), like.size(1), capacity, like.size(3)}, like.options());
+  auto nk = at::zeros({rows, kv_heads, capacity, head_dim}, options);
   auto nv = at::zeros_like(nk);
-  if (k.defined() && k.size(0) == like.size(0) && old > 0) {
+  if (k.defined() && k.size(0) == rows && old > 0) {
     nk.narrow(2, 0, old).copy_(k);
     nv.narrow(2, 0, old).copy_(v);
   }
@@ -54,7 +55,7 @@ void KvCache::reserve(int layer, const at::Tensor& like, int64_t keys) {
 
 std::pair<at::Tensor, at::Tensor> KvCache::update(int layer, const at::Tensor& k, const at::Tensor& v,
                                                   const StepPlan& plan) {
-  reserve(layer, k, plan.keys);
+  reserve(layer, k.size(0), k.size(1), k.size(3), k.options(), plan.keys);
   auto& ck = k_[static_cast<size_t>(layer)];
   auto& cv = v_[static_cast<size_t>(layer)];
   const bool aligned = std::all_of(plan.past.begin(), plan.past.end(), [&](int64_t x) { return x == plan.past[0]; }) &&
@@ -70,6 +71,12 @@ std::pair<at::Tensor, at::Tensor> KvCache::update(int layer, const at::Tensor& k
     }
   }
   return {ck.narrow(2, 0, plan.keys), cv.narrow(2, 0, plan.keys)};
+}
+
+std::pair<at::Tensor, at::Tensor> KvCache::buffers(int layer, int64_t kv_heads, int64_t head_dim,
+                                                   const at::TensorOptions& options, const StepPlan& plan) {
+  reserve(layer, plan.rows, kv_heads, head_dim, options, plan.keys);
+  return {k_[static_cast<size_t>(layer)], v_[static_cast<size_t>(layer)]};
 }
 
 void KvCache::commit(const std::vector<std::vector<int64_t>>& rows) { tokens_ = rows; }

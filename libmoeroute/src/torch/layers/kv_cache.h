@@ -42,6 +42,12 @@ class KvCache {
   /// as in the plan) and returns views of the cached keys/values [rows, kv_heads, plan.keys, head_dim].
   std::pair<at::Tensor, at::Tensor> update(int layer, const at::Tensor& k, const at::Tensor& v, const StepPlan& plan);
 
+  /// For callers that write the fresh positions themselves (layers/cpu_decode.h): reserves
+  /// `layer` for the plan as update() does and returns its whole buffers [rows, kv_heads,
+  /// capacity, head_dim] (contiguous; row b's position p at index p).
+  std::pair<at::Tensor, at::Tensor> buffers(int layer, int64_t kv_heads, int64_t head_dim,
+                                            const at::TensorOptions& options, const StepPlan& plan);
+
   /// After a successful forward: the slots now hold `rows`.
   void commit(const std::vector<std::vector<int64_t>>& rows);
 
@@ -49,7 +55,8 @@ class KvCache {
   void clear();
 
  private:
-  void reserve(int layer, const at::Tensor& like, int64_t keys);
+  void reserve(int layer, int64_t rows, int64_t kv_heads, int64_t head_dim, const at::TensorOptions& options,
+               int64_t keys);
   std::vector<std::vector<int64_t>> tokens_;  // per slot: tokens whose keys/values are stored
   std::vector<at::Tensor> k_, v_;             // per layer
 };

@@ -6,11 +6,14 @@
 #include <fmt/format.h>
 
 #include "moeroute/error.h"
+#include "torch/layers/cpu_decode.h"
 #include "torch/layers/cpu_matmul.h"
 
 namespace moeroute::detail {
 
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps, RmsNormKind kind) {
+  if (cpu_fused_applies(x, {&weight}) && weight.dim() == 1 && weight.numel() == x.size(-1))
+    return cpu_rms_norm(x, weight, eps);
   auto h = x.to(at::kFloat);
   const auto variance = h.pow(2).mean(-1, /*keepdim=*/true);
   h = h * at::rsqrt(variance + eps);

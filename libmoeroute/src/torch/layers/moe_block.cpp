@@ -1,5 +1,6 @@
 #include "torch/layers/moe_block.h"
 
+#include "torch/layers/cpu_decode.h"
 #include "torch/layers/layers.h"
 #include "torch/recorder/routing_ops.h"
 
@@ -8,7 +9,8 @@ namespace moeroute::detail {
 at::Tensor moe_block(const MoeBlockWeights& w, const MoeBlockSpec& spec, const at::Tensor& x, Recorder* recorder) {
   const auto x2 = x.reshape({-1, x.size(-1)});
   const auto logits = linear(x2, w.router, w.router_bias);  // [B·T, E], in the run dtype
-  const auto routed = route_tensor(spec.rule, logits);      // weights in float32
+  auto fused = cpu_route(spec.rule, logits);                // few float32 CPU rows, no ties
+  const auto routed = fused ? std::move(*fused) : route_tensor(spec.rule, logits);  // weights in float32
   if (recorder && recorder->wants(w.slot)) recorder->observe(w.slot, logits, routed.ids, routed.weights);
   // transformers casts the routing weights to the activations' dtype before the experts.
   const auto weights = routed.weights.to(x.scalar_type());

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "moeroute/error.h"
+#include "torch/layers/cpu_decode.h"
 #include "torch/layers/cpu_matmul.h"
 
 namespace moeroute::detail {
@@ -86,6 +87,7 @@ at::Tensor experts_rows(const ExpertWeights& w, const at::Tensor& x, const at::T
     out[j] = y.data_ptr<float>() + order[j] * H;
   }
   cpu_grouped_matmul(in, out, starts, experts, w.down, w.down_bias);
+  if (cpu_fused_applies(weights)) return cpu_combine(y, weights);
   return (y.view({N, k, H}) * weights.unsqueeze(-1)).sum(1);
 }
 
