@@ -49,16 +49,14 @@ NativeSetup resolve_native_setup(const ModelOptions& options, const DecoderConfi
                              "float32 there (float16 works on CUDA)");
     }
   }
-  if (const auto weights = torch_dtype(options.weight_dtype); weights && *weights != s.dtype) {
+  s.weights = torch_dtype(options.weight_dtype);
+  if (s.weights && *s.weights != s.dtype) {
     bool cpu_only = s.device.is_cpu() && !s.device_map_auto;
     for (const auto& e : s.device_map) cpu_only = cpu_only && e.second.is_cpu();
-    if (!cpu_only || s.dtype != at::kFloat || *weights == at::kFloat)
+    if (!cpu_only || s.dtype != at::kFloat || *s.weights == at::kFloat)
       throw InputError(fmt::format("weight_dtype {}: 16-bit weight storage is for float32 runs on the CPU only (this "
                                    "run: dtype {}, device {}); on CUDA set dtype instead",
-                                   dtype_name(*weights), dtype_name(s.dtype), map.to_string()));
-    s.weights = weights;
-  } else if (weights) {
-    s.weights = weights;
+                                   dtype_name(*s.weights), dtype_name(s.dtype), map.to_string()));
   }
   s.experts = options.experts;
   for (int64_t b : options.gpu_memory)
