@@ -5,7 +5,7 @@
 // against a measured matmul. Usage:
 //   bench_native [--model builtin:tiny-qwen3-moe|CHECKPOINT_DIR] [--device cpu|cuda] [--dtype auto|…]
 //                [--weight-dtype auto|float32|bfloat16|float16]
-//                [--experts auto|loop|gather|grouped] [--threads N] [--batch 1|2] [--prompt-tokens 64]
+//                [--experts auto|loop|gather|grouped] [--cuda-graphs 1|0] [--threads N] [--batch 1|2] [--prompt-tokens 64]
 //                [--new-tokens 64] [--repeats 5] [--rerun 1|0]   (0: skip the slow full re-run mode)
 // Prints medians (docs/performance.md, "Native models").
 #include <algorithm>
@@ -116,6 +116,7 @@ int main(int argc, char** argv) {
     else if (k == "--dtype") mo.dtype = parse_model_dtype(v);
     else if (k == "--weight-dtype") mo.weight_dtype = parse_model_dtype(v);
     else if (k == "--experts") mo.experts = parse_experts_impl(v);
+    else if (k == "--cuda-graphs") mo.cuda_graphs = v != "0";
     else if (k == "--threads") mo.threads = std::atoi(v.c_str());
     else if (k == "--batch") batch = std::atoi(v.c_str());
     else if (k == "--prompt-tokens") prompt_tokens = std::atoi(v.c_str());

@@ -54,7 +54,7 @@ log "configure + build (-j$jobs)"
 cmake --preset dev -B "$build" -DCMAKE_PREFIX_PATH="$torch_dir;$torch_dir/share/cmake" \
   -DCUDA_TOOLKIT_ROOT_DIR="$toolkit" -DCMAKE_CUDA_COMPILER="$toolkit/bin/nvcc" \
   -DTORCH_CUDA_ARCH_LIST="$arch" > "$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; die "configure failed"; }
-cmake --build "$build" -j "$jobs" --target moeroute_cli test_gpu_recording test_gpt_oss_gpu bench_recorder \
+cmake --build "$build" -j "$jobs" --target moeroute_cli test_gpu_recording test_gpt_oss_gpu test_cuda_graph_decode bench_recorder \
   bench_native > "$out/build.log" 2>&1 || { tail -30 "$out/build.log"; die "build failed"; }
 
 status=0
@@ -82,6 +82,8 @@ bench() {  # title, command…
 bench "recorder, tiny-moe, float32" "$build/bench/bench_recorder" --device cuda --repeats 15
 bench "recorder, tiny-moe, bfloat16" "$build/bench/bench_recorder" --device cuda --dtype bfloat16 --repeats 15
 bench "native, tiny-qwen3-moe, bfloat16" "$build/bench/bench_native" --device cuda --dtype bfloat16 --repeats 5
+bench "native, tiny-qwen3-moe, bfloat16, no CUDA graphs" "$build/bench/bench_native" --device cuda --dtype bfloat16 \
+  --cuda-graphs 0 --repeats 5
 bench "native, tiny-gpt-oss, bfloat16" "$build/bench/bench_native" --model builtin:tiny-gpt-oss --device cuda \
   --dtype bfloat16 --repeats 5
 

@@ -122,6 +122,9 @@ void add_model_flags(CLI::App* cmd, const std::shared_ptr<RunFlags>& flags) {
       "memory and bytes read; auto keeps a 16-bit checkpoint as stored)");
   add(cmd, flags, "--experts", "experts", as_string, "Native models: experts implementation auto, loop, gather, grouped");
   add(cmd, flags, "--threads", "threads", number_or_string, "CPU threads for the model (and the diff); 0 = all cores");
+  cmd->add_flag_callback(
+      "--no-cuda-graphs", [flags] { flags->given.push_back({"--no-cuda-graphs", {{"cuda_graphs", false}}}); },
+      "Native models on CUDA: run every decode step op by op instead of replaying a captured CUDA graph");
   add(cmd, flags, "--gpu-memory", "gpu_memory", number_list, "device_map auto: usable bytes per GPU, comma-separated");
   add(cmd, flags, "--routing-rule", "routing_rule", as_string,
       "TorchScript exports: routing rule, e.g. 'qwen3_moe(k=8)' (default: from the sidecar or config.json)");

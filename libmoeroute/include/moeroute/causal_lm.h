@@ -73,6 +73,8 @@ struct ModelOptions {
                                            ///< checkpoints (and MXFP4, as bfloat16) stay as stored (docs/native-models.md)
   std::vector<int64_t> gpu_memory;         ///< device_map auto: usable bytes per GPU; empty = free memory − 10 %
   ExpertsImpl experts = ExpertsImpl::Auto; ///< native models: experts implementation
+  bool cuda_graphs = true;                 ///< native models on one CUDA device: decode steps replayed from CUDA graphs
+                                           ///< (docs/gpu.md); false runs every step op by op
   int threads = 0;                         ///< CPU threads of the model's math, process-wide (0 = LibTorch's default)
   std::vector<std::string> gate_patterns;  ///< TorchScript: router module-path globs; empty = the defaults
   std::optional<RoutingRule> routing_rule; ///< TorchScript: overrides the rule from the sidecar or config.json

@@ -45,6 +45,7 @@ const std::map<std::string, Setter>& setters() {
        [](RunConfig& c, const JsonField& v) { c.model_options.weight_dtype = parse_model_dtype(v.string(), v.where()); }},
       {"experts",
        [](RunConfig& c, const JsonField& v) { c.model_options.experts = parse_experts_impl(v.string(), v.where()); }},
+      {"cuda_graphs", [](RunConfig& c, const JsonField& v) { c.model_options.cuda_graphs = v.boolean(); }},
       {"threads", [](RunConfig& c, const JsonField& v) { c.model_options.threads = to_int(v.integer(0, kMaxThreads)); }},
       {"gpu_memory",
        [](RunConfig& c, const JsonField& v) {

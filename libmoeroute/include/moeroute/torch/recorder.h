@@ -59,6 +59,18 @@ class Recorder final : public RoutingRecorder {
   /// to the host (on CPU: copies now).
   void end_forward();
 
+  /// For native decode steps replayed from a CUDA graph (docs/gpu.md): the staging copies of the
+  /// captured forward's observe() calls are in the graph and only the host's bookkeeping is
+  /// missing — counts every recorded layer as observed once, with the model's ids and weights
+  /// when `routed` (as the captured calls were). Call between begin_forward and end_forward.
+  void observed_in_graph(bool routed);
+  /// Whether this forward's observe() calls so far gave the model's ids and weights (1), logits
+  /// only (0), or none happened (-1).
+  int observed_routed() const;
+  /// Changes whenever the device staging buffers are reallocated: a captured forward that
+  /// copies into the old ones is stale. 0 until a forward staged.
+  uint64_t staging_generation() const;
+
   /// Waits for outstanding copies and returns sequence `row`'s routing so far: layers sorted by
   /// numeric index, positions in recording order, prompt_length 0 and no tokens (callers fill
   /// meta, tokens and prompt_length).

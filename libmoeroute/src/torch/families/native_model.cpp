@@ -59,6 +59,7 @@ NativeSetup resolve_native_setup(const ModelOptions& options, const DecoderConfi
                                    dtype_name(*s.weights), dtype_name(s.dtype), map.to_string()));
   }
   s.experts = options.experts;
+  s.cuda_graphs = options.cuda_graphs;
   for (int64_t b : options.gpu_memory)
     if (b <= 0) throw InputError(fmt::format("gpu_memory entries must be positive byte counts, got {}", b));
   s.gpu_memory = options.gpu_memory;
@@ -242,6 +243,12 @@ void NativeModel::finish(std::vector<DecoderLayer> layers, DecoderSpec spec, con
     std::sort(names.begin(), names.end());
     info_.weight_dtype = fmt::format("{}", fmt::join(names, "+"));
   }
+  // Static decode steps need every part on one device (a graph is captured on one).
+  const bool one_device = devices_.embed == devices_.head &&
+                          std::all_of(devices_.layers.begin(), devices_.layers.end(),
+                                      [&](const c10::Device& d) { return d == devices_.head; });
+  if (one_device)
+    static_decode_ = std::make_unique<StaticDecode>(devices_.head, setup_.dtype, spec_.moe.experts, setup_.cuda_graphs);
   if (tokenizer_ && tokenizer_->vocab_size() > info_.vocab_size)
     throw InputError(fmt::format("{}: the tokenizer has {} ids but the model only {} logits", meta_.what,
                                  tokenizer_->vocab_size(), info_.vocab_size));
@@ -322,20 +329,31 @@ ForwardResult NativeModel::forward(const ForwardRequest& request, RoutingRecorde
     const int64_t n = request.record_last[static_cast<size_t>(b)];
     windows.push_back({T - n, n});
   }
-  ForwardContext ctx(plan, positions, real, *rotary_, setup_.dtype);
   ForwardResult result;
   result.logits.resize(rows.size());
   if (recorder) recorder->begin_forward(B, T, std::move(windows));
   try {
-    const at::Tensor hidden = run(ids.to(devices_.embed), ctx, recorder);
+    at::Tensor last;  // logits [B, V] after each row's last token (when wanted)
+    if (static_decode_ && static_decode_->applies(request, plan, *cache_)) {
+      last = static_decode_->step(plan, ids, positions, *cache_, request, recorder,
+                                  [&](const StepPlan& p, const at::Tensor& i, const at::Tensor& pos, const at::Tensor& r) {
+                                    ForwardContext ctx(p, pos, r, *rotary_, setup_.dtype);
+                                    const auto h = run(i, ctx, recorder);
+                                    return request.want_logits ? head(h.select(1, 0)) : at::Tensor();
+                                  });
+    } else {
+      ForwardContext ctx(plan, positions, real, *rotary_, setup_.dtype);
+      const at::Tensor hidden = run(ids.to(devices_.embed), ctx, recorder);
+      if (request.want_logits) last = head(hidden.select(1, T - 1).to(devices_.head));
+      if (!request.score_last.empty()) result.next_token_logprobs = score(hidden, request);
+    }
     if (recorder) recorder->end_forward();
     if (request.want_logits) {
-      const auto host = head(hidden.select(1, T - 1).to(devices_.head)).to(at::kFloat).to(at::kCPU).contiguous();
+      const auto host = last.to(at::kFloat).to(at::kCPU).contiguous();
       const int64_t V = host.size(1);
       for (int64_t b = 0; b < B; ++b)
         result.logits[static_cast<size_t>(b)].assign(host.data_ptr<float>() + b * V, host.data_ptr<float>() + (b + 1) * V);
     }
-    if (!request.score_last.empty()) result.next_token_logprobs = score(hidden, request);
   } catch (const c10::Error& e) {
     throw Error(fmt::format("{}: forward failed: {}", meta_.what, e.what_without_backtrace()));
   }

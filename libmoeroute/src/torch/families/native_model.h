@@ -15,6 +15,7 @@
 #include "moeroute/hf_config.h"
 #include "moeroute/torch/recorder.h"
 #include "torch/families/native_model_meta.h"
+#include "torch/families/static_decode.h"
 #include "torch/layers/decoder_layer.h"
 #include "torch/layers/kv_cache.h"
 #include "torch/weights/weight_source.h"
@@ -27,6 +28,7 @@ struct NativeSetup {
   at::ScalarType dtype = at::kFloat;  ///< parameter and activation dtype
   std::optional<at::ScalarType> weights;  ///< weight_dtype when given: storage of the weight matrices (none = auto)
   ExpertsImpl experts = ExpertsImpl::Auto;  ///< experts implementation
+  bool cuda_graphs = true;           ///< decode steps from CUDA graphs where they apply (families/static_decode.h)
   bool device_map_auto = false;      ///< place layers over all CUDA devices
   std::vector<std::pair<std::string, c10::Device>> device_map;  ///< explicit map: module prefix → device
   std::vector<int64_t> gpu_memory;   ///< device_map budgets (empty = from CUDA)
@@ -132,6 +134,7 @@ class NativeModel : public CausalLM {
   std::shared_ptr<const Tokenizer> tokenizer_;
   ModelInfo info_;
   std::unique_ptr<KvCache> cache_;
+  std::unique_ptr<StaticDecode> static_decode_;  // decode steps with static shapes (CUDA graphs)
   at::Tensor embed_, final_norm_, lm_head_;
   std::vector<DecoderLayer> layers_;
   DecoderSpec spec_;

@@ -15,7 +15,8 @@ at::Tensor attention_block(const AttentionWeights& a, int index, const DecoderSp
   const auto qkv = linear(x, a.qkv, a.qkv_bias);  // [B, T, Q + 2·KV]
   const auto& [cos, sin] = ctx.rope(device);
   const double scaling = 1.0 / std::sqrt(double(D));
-  if (cpu_fused_applies(qkv, {&a.q_norm, &a.k_norm, &a.sinks, &cos, &sin})) {
+  // The fused kernels write the cache at host-known positions: not in a static step.
+  if (!ctx.plan().static_step() && cpu_fused_applies(qkv, {&a.q_norm, &a.k_norm, &a.sinks, &cos, &sin})) {
     const CpuAttention fused{Q / D, KV / D, D, a.q_norm, a.k_norm, a.sinks, spec.rms_norm_eps, a.window, scaling};
     return linear(cpu_attention(fused, qkv, cos, sin, index, cache, ctx.plan()), a.o, a.o_bias);
   }
@@ -45,7 +46,7 @@ at::Tensor decoder_layer(const DecoderLayer& L, int index, const DecoderSpec& sp
   auto x = rms_norm(h, L.input_norm, spec.rms_norm_eps, spec.norm);
   h = h + attention_block(L.attention, index, spec, L.device, x, ctx, cache);
   x = rms_norm(h, L.post_norm, spec.rms_norm_eps, spec.norm);
-  return h + (L.moe ? moe_block(*L.moe, spec.moe, x, recorder) : dense_mlp(L.dense, x));
+  return h + (L.moe ? moe_block(*L.moe, spec.moe, x, recorder, ctx.plan().static_step()) : dense_mlp(L.dense, x));
 }
 
 }  // namespace moeroute::detail

@@ -51,6 +51,7 @@ void KvCache::reserve(int layer, int64_t rows, int64_t kv_heads, int64_t head_di
   }
   k = nk;
   v = nv;
+  ++generation_;
 }
 
 std::pair<at::Tensor, at::Tensor> KvCache::update(int layer, const at::Tensor& k, const at::Tensor& v,
@@ -60,7 +61,11 @@ std::pair<at::Tensor, at::Tensor> KvCache::update(int layer, const at::Tensor& k
   auto& cv = v_[static_cast<size_t>(layer)];
   const bool aligned = std::all_of(plan.past.begin(), plan.past.end(), [&](int64_t x) { return x == plan.past[0]; }) &&
                        std::all_of(plan.fresh.begin(), plan.fresh.end(), [&](int64_t x) { return x == plan.columns; });
-  if (aligned) {  // the common case: one copy for all rows
+  if (plan.static_step()) {  // row b's one new position at write_positions[b], read on the device
+    const auto at = plan.write_positions.view({plan.rows, 1, 1, 1}).expand({plan.rows, k.size(1), 1, k.size(3)});
+    ck.scatter_(2, at, k);
+    cv.scatter_(2, at, v);
+  } else if (aligned) {  // the common case: one copy for all rows
     ck.narrow(2, plan.past[0], plan.columns).copy_(k);
     cv.narrow(2, plan.past[0], plan.columns).copy_(v);
   } else {
@@ -85,6 +90,16 @@ void KvCache::clear() {
   tokens_.clear();
   for (auto& t : k_) t = at::Tensor();
   for (auto& t : v_) t = at::Tensor();
+  ++generation_;
+}
+
+int64_t KvCache::capacity(int64_t rows, const c10::Device& device, at::ScalarType dtype) const {
+  int64_t n = -1;
+  for (const auto& k : k_) {
+    if (!k.defined() || k.size(0) != rows || k.device() != device || k.scalar_type() != dtype) return 0;
+    n = n < 0 ? k.size(2) : std::min(n, k.size(2));
+  }
+  return std::max<int64_t>(n, 0);
 }
 
 }  // namespace moeroute::detail

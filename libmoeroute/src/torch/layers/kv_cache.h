@@ -23,6 +23,13 @@ struct StepPlan {
   int64_t keys = 0;            ///< key positions attention reads = max(past + fresh)
   std::vector<int64_t> past;   ///< per row: cached positions reused
   std::vector<int64_t> fresh;  ///< per row: new positions computed (≥ 1), in the last columns of the grid
+  /// A static step (families/static_decode.h): one new position per row, written at these
+  /// positions [rows] (int64, on the layers' device) instead of at `past`, and `keys` = the
+  /// cache's capacity, so no shape and no host value in the step changes from one token to the
+  /// next (what a CUDA graph replay needs). Undefined otherwise.
+  at::Tensor write_positions;
+
+  bool static_step() const { return write_positions.defined(); }
 
   /// Grid column of row b's position `past[b]` (its first new position).
   int64_t first_column(int64_t b) const { return columns - fresh[static_cast<size_t>(b)]; }
@@ -54,11 +61,18 @@ class KvCache {
   /// Forgets everything (frees the buffers).
   void clear();
 
+  /// Positions every layer's buffers hold on `device` in `dtype` for `rows` rows (0 when a layer
+  /// has none, or others): a static step reads all of them.
+  int64_t capacity(int64_t rows, const c10::Device& device, at::ScalarType dtype) const;
+  /// Changes whenever a buffer is (re)allocated: a captured step that wrote into the old ones is stale.
+  uint64_t generation() const { return generation_; }
+
  private:
   void reserve(int layer, int64_t rows, int64_t kv_heads, int64_t head_dim, const at::TensorOptions& options,
                int64_t keys);
   std::vector<std::vector<int64_t>> tokens_;  // per slot: tokens whose keys/values are stored
   std::vector<at::Tensor> k_, v_;             // per layer
+  uint64_t generation_ = 0;
 };
 
 }  // namespace moeroute::detail

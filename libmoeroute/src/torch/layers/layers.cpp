@@ -90,7 +90,9 @@ Rotary::Rotary(const RopeConfig& rope, int64_t head_dim, int64_t max_position_em
 }
 
 std::pair<at::Tensor, at::Tensor> Rotary::tables(const at::Tensor& positions, at::ScalarType dtype) const {
-  const auto freqs = positions.unsqueeze(-1).to(at::kFloat) * inv_freq_.to(positions.device());
+  auto& inv_freq = on_device_[positions.device().str()];
+  if (!inv_freq.defined()) inv_freq = inv_freq_.to(positions.device());
+  const auto freqs = positions.unsqueeze(-1).to(at::kFloat) * inv_freq;
   const auto emb = at::cat({freqs, freqs}, -1);
   return {(emb.cos() * attention_scaling_).to(dtype), (emb.sin() * attention_scaling_).to(dtype)};
 }

@@ -35,13 +35,16 @@ class Rotary {
  public:
   /// Throws UnsupportedError for partial rotary factors (neither family uses them).
   Rotary(const RopeConfig& rope, int64_t head_dim, int64_t max_position_embeddings, const std::string& what);
-  /// cos and sin [B, T, head_dim] in `dtype` for positions [B, T] (int64, on their device).
+  /// cos and sin [B, T, head_dim] in `dtype` for positions [B, T] (int64, on their device). The
+  /// frequencies are copied to a device once, so later calls only launch kernels there (a CUDA
+  /// graph capture allows no copy from pageable host memory).
   std::pair<at::Tensor, at::Tensor> tables(const at::Tensor& positions, at::ScalarType dtype) const;
   const at::Tensor& inv_freq() const { return inv_freq_; }
   double attention_scaling() const { return attention_scaling_; }
 
  private:
   at::Tensor inv_freq_;  // [head_dim / 2] float32, CPU
+  mutable std::map<std::string, at::Tensor> on_device_;  // inv_freq_ per device
   double attention_scaling_ = 1.0;
 };
 

@@ -26,7 +26,9 @@ struct MoeBlockSpec {
   ExpertsImpl experts = ExpertsImpl::Auto;  ///< experts implementation
 };
 
-/// x [..., H] → [..., H]. `recorder` may be null.
-at::Tensor moe_block(const MoeBlockWeights& w, const MoeBlockSpec& spec, const at::Tensor& x, Recorder* recorder);
+/// x [..., H] → [..., H]. `recorder` may be null. `sync_free` (a static step): the experts run as
+/// `gather` when the implementation is auto — the others read expert ids or counts on the host.
+at::Tensor moe_block(const MoeBlockWeights& w, const MoeBlockSpec& spec, const at::Tensor& x, Recorder* recorder,
+                     bool sync_free = false);
 
 }  // namespace moeroute::detail

@@ -64,6 +64,7 @@ struct Recorder::Impl {
   int64_t capacity = 0;
   at::Tensor staged, staged_ids, staged_weights, h_ids, h_weights, h_logits;
   int routed_mode = -1;  // this forward: -1 nothing observed yet, 0 logits only, 1 the model's ids too
+  uint64_t staging_generation = 0;  // bumped by every reallocation of the staging
   std::optional<c10::Stream> copy_stream;  // where the last host copies were queued
   struct Pending {
     std::vector<RowWindow> windows;
@@ -86,6 +87,7 @@ struct Recorder::Impl {
         (!need_logits || staged.defined()) && (!routed || staged_ids.defined()))
       return;
     if (pending) harvest();  // the buffers are about to be replaced
+    ++staging_generation;
     device = logits.device();
     staged_type = logits.scalar_type();
     capacity = std::max<int64_t>(total, std::max<int64_t>(capacity, 1));
@@ -263,6 +265,17 @@ void Recorder::stage(int slot, const at::Tensor& router_logits, const at::Tensor
     m.staged_weights.narrow(0, 0, m.total).select(1, l).copy_(m.recorded_rows(*weights), true);
   }
 }
+
+void Recorder::observed_in_graph(bool routed) {
+  auto& m = *impl_;
+  if (!m.in_forward) throw Error("recorder: a replayed forward outside begin_forward/end_forward");
+  for (auto& n : m.seen) ++n;
+  m.routed_mode = routed ? 1 : 0;
+}
+
+int Recorder::observed_routed() const { return impl_->routed_mode; }
+
+uint64_t Recorder::staging_generation() const { return impl_->staging_generation; }
 
 void Recorder::end_forward() {
   auto& m = *impl_;
