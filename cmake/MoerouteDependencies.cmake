@@ -18,4 +18,13 @@ find_package(GIF 5 REQUIRED)      # GIF export (libgif-dev)
 if(MOEROUTE_WITH_TORCH)
   find_package(Torch REQUIRED)
   message(STATUS "moeroute: LibTorch ${Torch_VERSION} at ${TORCH_INSTALL_PREFIX}")
+  # A PyPI torch ships fmt headers of its own version (torch 2.15: fmt 12) in its include
+  # directory, which then comes before Debian's for every torch-facing source, while the library
+  # linked is Debian's libfmt (9): those sources use fmt header-only (moeroute_torch, PUBLIC).
+  get_target_property(_fmt_includes fmt::fmt INTERFACE_INCLUDE_DIRECTORIES)
+  set(MOEROUTE_TORCH_OWN_FMT OFF)
+  if(EXISTS "${TORCH_INSTALL_PREFIX}/include/fmt/format.h" AND NOT "${TORCH_INSTALL_PREFIX}/include" IN_LIST _fmt_includes)
+    set(MOEROUTE_TORCH_OWN_FMT ON)
+    message(STATUS "moeroute: LibTorch's own fmt headers: torch-facing code uses fmt header-only")
+  endif()
 endif()

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // fmt::join (in ranges.h since fmt 11: a PyPI torch's own fmt)
 
 #include "io/json_input.h"
 #include "moeroute/error.h"
