@@ -47,11 +47,12 @@ void BM_RowMatmul(benchmark::State& state) {
 
 // The 212 M benchmark checkpoint's decode shapes (docs/performance.md): an expert's gate_up
 // [512, 512] and down [512, 256], the stacked q/k/v [2048, 512] (hidden 512), lm_head [4096, 512];
-// M = 1 (batch 1) and 2; and a Qwen3-30B-A3B expert's gate_up [1536, 2048].
+// M = 1 (batch 1) and 2; [1024, 1024] at the one-row kernel's limit; and a Qwen3-30B-A3B expert's
+// gate_up [1536, 2048].
 void Shapes(benchmark::internal::Benchmark* b) {
   for (int f = 0; f < 3; ++f)
     for (int m : {1, 2})
-      for (auto [n, k] : std::vector<std::pair<int, int>>{{512, 512}, {512, 256}, {2048, 512}, {4096, 512}, {1536, 2048}})
+      for (auto [n, k] : std::vector<std::pair<int, int>>{{512, 512}, {512, 256}, {2048, 512}, {4096, 512}, {1024, 1024}, {1536, 2048}})
         b->Args({f, m, n, k});
 }
 

@@ -62,8 +62,9 @@ TEST_CASE("row_matmul equals a float64 reference within fp32 reordering", "[kern
     row_matmul_force_scalar(scalar);
     INFO("isa " << row_matmul_isa());
     std::mt19937 rng(scalar ? 2 : 1);
+    // K: below one 8-lane step, steps of 8 and 32 with tails (M = 1 runs the one-row kernel), long rows.
     for (int64_t M : {1, 2, 3, 5, 17})
-      for (int64_t K : {1, 7, 8, 9, 64, 515})
+      for (int64_t K : {1, 7, 8, 9, 45, 64, 515, 1100})
         for (int64_t N : {1, 3, 4, 9, 33}) {
           check_shape(M, N, K, false, 0, N, rng);
           check_shape(M, N, K, true, 0, N, rng);
@@ -154,7 +155,7 @@ TEST_CASE("row_matmul on 16-bit weights equals float32 on the widened weights, b
       std::uniform_real_distribution<float> u(-2.0f, 2.0f);
       std::uniform_int_distribution<int> code(0, 0x7bff);  // finite float16 magnitudes
       for (int64_t M : {1, 2, 3, 5})
-        for (int64_t K : {1, 7, 8, 9, 64, 515}) {
+        for (int64_t K : {1, 7, 8, 9, 45, 64, 515, 1100}) {
           const int64_t N = 9;
           // The matrix after one leading row of another: an expert's slice of a fused tensor.
           std::vector<uint16_t> w16(static_cast<size_t>((N + 1) * K));
