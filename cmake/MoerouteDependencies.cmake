@@ -27,4 +27,18 @@ if(MOEROUTE_WITH_TORCH)
     set(MOEROUTE_TORCH_OWN_FMT ON)
     message(STATUS "moeroute: LibTorch's own fmt headers: torch-facing code uses fmt header-only")
   endif()
+  # at::parallel_for is a header template; with LibTorch's OpenMP backend (Debian's and PyPI's)
+  # it is a `#pragma omp parallel` in *our* objects, which without -fopenmp run every range on the
+  # calling thread — no intra-op parallelism at all. So torch-facing code compiles with OpenMP;
+  # the runtime (GOMP_parallel, omp_get_num_threads) is the libgomp LibTorch itself loads.
+  set(MOEROUTE_TORCH_OPENMP_FLAGS "")
+  find_file(_aten_config ATen/Config.h PATHS ${TORCH_INCLUDE_DIRS} NO_DEFAULT_PATH)
+  if(_aten_config)
+    file(STRINGS "${_aten_config}" _aten_openmp REGEX "^#define AT_PARALLEL_OPENMP 1")
+    if(_aten_openmp)
+      find_package(OpenMP REQUIRED COMPONENTS CXX)
+      set(MOEROUTE_TORCH_OPENMP_FLAGS ${OpenMP_CXX_FLAGS})
+      message(STATUS "moeroute: LibTorch's parallel backend is OpenMP: torch-facing code compiles with ${OpenMP_CXX_FLAGS}")
+    endif()
+  endif()
 endif()

@@ -55,9 +55,9 @@ struct WidenF16 {
 
 // One activation row walks one weight row at a time with four 8-lane accumulators (32 columns
 // per step): one sequential memory stream, where the four-row tile below runs four. Measured on
-// two Zen 3 machines (docs/performance.md, "the row kernels"): 1.3–2× the tile's bytes per second
-// on rows of K ≤ 1024 in every format and on 16-bit rows of K = 2048; on float32 rows of K = 2048
-// from equal to 10 % slower. The choice depends on M alone, never on the format, so a product on
+// a Zen 3 (AVX2) and a Zen 4 (AVX-512) machine (docs/performance.md, "the row kernels"): 1.2–2×
+// the tile's bytes per second on rows of K ≤ 1024 in every format and, on the Zen 4, 1.7× on
+// 16-bit rows of K = 2048; on float32 rows of K = 2048 from 10 % slower (Zen 3) to equal. The choice depends on M alone, never on the format, so a product on
 // 16-bit weights stays bit for bit the float32 kernel's on the widened weights.
 bool one_row(int64_t M) { return M == 1; }
 

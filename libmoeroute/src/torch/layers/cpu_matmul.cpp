@@ -87,7 +87,11 @@ at::Tensor parallel_linear(const at::Tensor& x, const at::Tensor& w, const at::T
   const int64_t chunk = widen ? std::max<int64_t>(16, (int64_t{1} << 16) / std::max<int64_t>(w.size(1), 1))
                               : (N + threads - 1) / threads;
   const int64_t chunks = (N + chunk - 1) / chunk;
+  // Workers run tensor ops: in the caller's inference mode (thread-local; the pool's threads do
+  // not inherit it).
+  const bool inference = c10::InferenceMode::is_enabled();
   auto run = [&](int64_t c0, int64_t c1) {
+    c10::InferenceMode guard(inference);
     for (int64_t c = c0; c < c1; ++c) {
       const int64_t n0 = c * chunk, n = std::min(N, n0 + chunk) - n0;
       const auto wi = w.narrow(0, n0, n);
