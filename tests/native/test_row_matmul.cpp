@@ -156,7 +156,7 @@ TEST_CASE("row_matmul on 16-bit weights equals float32 on the widened weights, b
       std::uniform_int_distribution<int> code(0, 0x7bff);  // finite float16 magnitudes
       for (int64_t M : {1, 2, 3, 5})
         for (int64_t K : {1, 7, 8, 9, 45, 64, 515, 1100}) {
-          const int64_t N = 9;
+          const int64_t N = 11;  // rows 1..10: blocks of four widened rows and a partial one
           // The matrix after one leading row of another: an expert's slice of a fused tensor.
           std::vector<uint16_t> w16(static_cast<size_t>((N + 1) * K));
           std::vector<float> wide(static_cast<size_t>(N * K)), bias(static_cast<size_t>(N)), x(static_cast<size_t>(M * K));

@@ -1,8 +1,11 @@
 #include "torch/kernels/row_matmul.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
+#include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -197,12 +200,47 @@ MOEROUTE_AVX2 void avx2_one_row(const float* x, const typename Load::T* w, int64
 }
 
 template <typename Load>
-MOEROUTE_AVX2 void avx2_rows(const float* const* x_rows, int64_t M, const typename Load::T* w, int64_t K, int64_t n0,
-                             int64_t n1, const float* bias, float* const* y_rows) {
-  if (one_row(M)) return avx2_one_row<Load>(x_rows[0], w, K, n0, n1, bias, y_rows[0]);
+MOEROUTE_AVX2 void avx2_tiles(const float* const* x_rows, int64_t M, const typename Load::T* w, int64_t K, int64_t n0,
+                              int64_t n1, const float* bias, float* const* y_rows) {
   int64_t m = 0;
   for (; m + 2 <= M; m += 2) rows_of<Load, 2>(x_rows + m, w, K, n0, n1, bias, y_rows + m);
   if (m < M) rows_of<Load, 1>(x_rows + m, w, K, n0, n1, bias, y_rows + m);
+}
+
+// Three or more activation rows against 16-bit weights (a prefill): each block of four weight
+// rows is widened once into a float32 buffer (in L1) and multiplied there by the float32 tiles, so
+// the conversion runs once per weight instead of once per pair of activation rows. Widening is
+// exact and every output keeps its accumulation order, so the result is bit for bit the same.
+constexpr int64_t kWidenBlock = 4;
+
+template <typename Load>
+MOEROUTE_AVX2 void avx2_widened_tiles(const float* const* x_rows, int64_t M, const typename Load::T* w, int64_t K,
+                                      int64_t n0, int64_t n1, const float* bias, float* const* y_rows) {
+  thread_local std::vector<float> block;
+  thread_local std::vector<float*> y;
+  block.resize(static_cast<size_t>(kWidenBlock * K));
+  y.resize(static_cast<size_t>(M));
+  const int64_t K8 = K / kLanes * kLanes;
+  for (int64_t n = n0; n < n1; n += kWidenBlock) {
+    const int64_t rows = std::min(kWidenBlock, n1 - n);
+    for (int64_t r = 0; r < rows; ++r) {
+      const typename Load::T* src = w + (n + r) * K;
+      float* dst = block.data() + r * K;
+      for (int64_t k = 0; k < K8; k += kLanes) _mm256_storeu_ps(dst + k, Load::load8(src + k));
+      for (int64_t k = K8; k < K; ++k) dst[k] = Load::get(src + k);
+    }
+    for (int64_t m = 0; m < M; ++m) y[static_cast<size_t>(m)] = y_rows[m] + n;
+    avx2_tiles<LoadF32>(x_rows, M, block.data(), K, 0, rows, bias ? bias + n : nullptr, y.data());
+  }
+}
+
+template <typename Load>
+MOEROUTE_AVX2 void avx2_rows(const float* const* x_rows, int64_t M, const typename Load::T* w, int64_t K, int64_t n0,
+                             int64_t n1, const float* bias, float* const* y_rows) {
+  if (one_row(M)) return avx2_one_row<Load>(x_rows[0], w, K, n0, n1, bias, y_rows[0]);
+  if constexpr (!std::is_same_v<typename Load::T, float>)
+    if (M >= 3) return avx2_widened_tiles<Load>(x_rows, M, w, K, n0, n1, bias, y_rows);
+  avx2_tiles<Load>(x_rows, M, w, K, n0, n1, bias, y_rows);
 }
 
 bool cpu_has(WeightFormat format) {
