@@ -1,6 +1,7 @@
 // `moeroute kde fit` and `moeroute kde pvalues` (docs/kde.md).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <memory>
 

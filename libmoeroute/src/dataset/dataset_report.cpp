@@ -1,6 +1,7 @@
 #include "moeroute/dataset_report.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "moeroute/error.h"

@@ -2,6 +2,7 @@
 #include <map>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "dataset/trace_index_util.h"
 #include "moeroute/atomic_file.h"

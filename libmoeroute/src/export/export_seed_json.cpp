@@ -2,6 +2,7 @@
 // samples[{sample_id, num_tokens, loss, layers[{layer, router_logits_shape,
 // router_logits_sample, selected_experts, expert_weights}]}]}, streamed sample by sample.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "export/export_common.h"
 #include "export/export_json_text.h"

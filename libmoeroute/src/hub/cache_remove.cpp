@@ -4,6 +4,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "hub/cache_layout.h"
 #include "hub/cache_scan.h"

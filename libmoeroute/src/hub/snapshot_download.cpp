@@ -10,6 +10,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "hub/blob_fetch.h"
 #include "hub/file_selection.h"

@@ -4,6 +4,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "hub/blob_fetch.h"
 #include "hub/file_selection.h"

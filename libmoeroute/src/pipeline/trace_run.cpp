@@ -10,6 +10,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/trace_rows.h"
 #include "dataset/trace_index_util.h"

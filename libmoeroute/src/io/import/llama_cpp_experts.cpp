@@ -11,6 +11,7 @@
 #include <memory>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "io/import/expert_line_scan.h"
 #include "io/import/importers.h"

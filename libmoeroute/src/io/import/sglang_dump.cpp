@@ -6,6 +6,7 @@
 // - per_pass: records with global_physical_count only, and stat: {"logical_count" [steps,
 //   layers, logical experts]} → ExpertCounts.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "io/csv.h"
 #include "io/import/importers.h"

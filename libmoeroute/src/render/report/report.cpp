@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "moeroute/atomic_file.h"
 #include "moeroute/compare_plots.h"
