@@ -35,11 +35,11 @@ bool StaticDecode::applies(const ForwardRequest& request, const StepPlan& plan, 
   return cache.capacity(plan.rows, device_, dtype_) >= plan.keys;
 }
 
-StaticDecode::Key StaticDecode::key(const StepPlan& plan, const KvCache& cache, const ForwardRequest& request,
+StaticDecode::Key StaticDecode::key(const StepPlan& fixed, const KvCache& cache, const ForwardRequest& request,
                                     const Recorder* recorder) const {
   Key k;
-  k.rows = plan.rows;
-  k.capacity = cache.capacity(plan.rows, device_, dtype_);
+  k.rows = fixed.rows;
+  k.capacity = fixed.keys;
   k.cache_generation = cache.generation();
   k.recorder = recorder;
   k.staging_generation = recorder ? recorder->staging_generation() : 0;
@@ -58,7 +58,7 @@ at::Tensor StaticDecode::step(const StepPlan& plan, const at::Tensor& ids, const
     inputs_ = at::empty({2, B}, at::TensorOptions().dtype(at::kLong).device(device_));
     real_ = at::ones({B, 1}, at::TensorOptions().dtype(at::kBool).device(device_));
     graph_.reset();
-    warm_ = captured_ = false;
+    warm_key_.reset();
     out_ = at::Tensor();
   }
   inputs_.copy_(at::stack({ids.reshape({B}), positions.reshape({B})}));
@@ -71,19 +71,17 @@ at::Tensor StaticDecode::step(const StepPlan& plan, const at::Tensor& ids, const
     ++g_eager;
     return run();
   }
-  const Key now = key(plan, cache, request, recorder);
-  if (captured_ && now == graph_key_) {
+  const Key now = key(fixed, cache, request, recorder);
+  if (graph_ && graph_->captured() && now == graph_key_) {
     graph_->replay();
     if (recorder) recorder->observed_in_graph(routed_);
     ++g_replayed;
     return out_;
   }
   if (!graph_) graph_ = std::make_unique<CapturedStep>(device_);
-  if (warm_ && now == warm_key_) {
-    captured_ = false;
+  if (warm_key_ && now == *warm_key_) {
     out_ = at::Tensor();
     graph_->capture([&] { out_ = run(); });
-    captured_ = true;
     graph_key_ = now;
     routed_ = recorder && recorder->observed_routed() == 1;
     ++g_captured;
@@ -92,8 +90,7 @@ at::Tensor StaticDecode::step(const StepPlan& plan, const at::Tensor& ids, const
   at::Tensor out;
   graph_->run([&] { out = run(); });
   // The key after the warm-up: it may have sized the recorder's staging.
-  warm_key_ = key(plan, cache, request, recorder);
-  warm_ = true;
+  warm_key_ = key(fixed, cache, request, recorder);
   ++g_eager;
   return out;
 }

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <torch/torch.h>
@@ -55,7 +56,8 @@ class StaticDecode {
     bool want_logits = false;
     bool operator==(const Key& o) const;
   };
-  Key key(const StepPlan& plan, const KvCache& cache, const ForwardRequest& request, const Recorder* recorder) const;
+  /// What a capture depends on, for the static plan `fixed` (keys = the cache's capacity).
+  Key key(const StepPlan& fixed, const KvCache& cache, const ForwardRequest& request, const Recorder* recorder) const;
 
   c10::Device device_;
   at::ScalarType dtype_;
@@ -63,8 +65,8 @@ class StaticDecode {
   bool graphs_;
   at::Tensor inputs_, real_;        // device [2, rows] int64 (ids, positions) and [rows, 1] true
   std::unique_ptr<CapturedStep> graph_;
-  bool warm_ = false, captured_ = false;
-  Key warm_key_, graph_key_;
+  std::optional<Key> warm_key_;  // the shape of the last warm-up, which the next step may capture
+  Key graph_key_;                // the shape graph_ captured (when graph_->captured())
   at::Tensor out_;       // the capture's output
   bool routed_ = false;  // the capture's observe() calls gave the model's ids
 };
