@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "generate_options.h"
 #include "golden_util.h"
 #include "moeroute/generate.h"
 #include "moeroute/model_registry.h"
@@ -36,12 +37,7 @@ std::unique_ptr<CausalLM> load(const std::string& name, const std::string& dtype
 // auto is loop on the CPU; gather and grouped are the CUDA paths, run here on the CPU.
 const char* const kExperts[] = {"loop", "gather", "grouped"};
 
-GenerateOptions greedy(size_t n) {
-  GenerateOptions g;
-  g.max_new_tokens = static_cast<int>(n);
-  g.model_stop_tokens = false;  // transformers generated without stop tokens
-  return g;
-}
+using moeroute::test::greedy;  // no stop tokens: transformers generated without them
 
 }  // namespace
 

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "generate_options.h"
 #include "golden_util.h"
 #include "moeroute/generate.h"
 #include "moeroute/model_registry.h"
@@ -22,12 +23,7 @@ std::unique_ptr<CausalLM> on_cuda(const std::string& model, const std::string& d
   return load_model(model, o);
 }
 
-GenerateOptions greedy(size_t n) {
-  GenerateOptions g;
-  g.max_new_tokens = static_cast<int>(n);
-  g.model_stop_tokens = false;
-  return g;
-}
+using moeroute::test::greedy;
 
 }  // namespace
 

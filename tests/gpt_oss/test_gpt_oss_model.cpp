@@ -8,6 +8,7 @@
 #include <set>
 
 #include "fp_tolerance.h"
+#include "generate_options.h"
 #include "golden_util.h"
 #include "moeroute/chat_template.h"
 #include "moeroute/error.h"
@@ -25,12 +26,7 @@ CausalLM& tiny() {
   return *model;
 }
 
-GenerateOptions greedy(int n) {
-  GenerateOptions o;
-  o.max_new_tokens = n;
-  o.model_stop_tokens = false;
-  return o;
-}
+using moeroute::test::greedy;
 
 // Copies the dequant golden checkpoint into `dir`, passing every tensor through `edit`
 // (return false to drop it).

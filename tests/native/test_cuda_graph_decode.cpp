@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "fp_tolerance.h"
+#include "generate_options.h"
 #include "moeroute/generate.h"
 #include "moeroute/model_registry.h"
 #include "moeroute/torch/torch_info.h"
@@ -27,12 +28,7 @@ std::unique_ptr<CausalLM> on_cuda(const std::string& model, bool graphs, const s
   return load_model(model, o);
 }
 
-GenerateOptions greedy(int n) {
-  GenerateOptions g;
-  g.max_new_tokens = n;
-  g.model_stop_tokens = false;
-  return g;
-}
+using moeroute::test::greedy;
 
 }  // namespace
 

@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "fp_tolerance.h"
+#include "generate_options.h"
 #include "moeroute/generate.h"
 #include "moeroute/model_registry.h"
 #include "torch/families/static_decode.h"
@@ -33,12 +34,7 @@ auto static_steps(F&& body) {
   }
 }
 
-GenerateOptions greedy(int n) {
-  GenerateOptions g;
-  g.max_new_tokens = n;
-  g.model_stop_tokens = false;
-  return g;
-}
+using moeroute::test::greedy;
 
 }  // namespace
 

@@ -11,6 +11,7 @@
 #include <torch/script.h>
 
 #include "fp_tolerance.h"
+#include "generate_options.h"
 #include "moeroute/error.h"
 #include "moeroute/generate.h"
 #include "moeroute/model_registry.h"
@@ -28,12 +29,7 @@ CausalLM& tiny() {
 
 std::vector<int64_t> encode(const std::string& s) { return tiny().tokenizer()->encode(s); }
 
-GenerateOptions greedy(int n) {
-  GenerateOptions o;
-  o.max_new_tokens = n;
-  o.model_stop_tokens = false;
-  return o;
-}
+using moeroute::test::greedy;
 
 // Two fp32 evaluations of the same tokens by different computations (step by step vs one forward,
 // a padded batch vs a row alone) agree within the reorder bound of tests/fp_tolerance.h:

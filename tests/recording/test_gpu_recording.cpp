@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "fp_tolerance.h"
+#include "generate_options.h"
 #include "moeroute/generate.h"
 #include "moeroute/model_registry.h"
 #include "moeroute/torch/torch_info.h"
@@ -47,9 +48,7 @@ TEST_CASE("CUDA recording matches CPU recording", "[gpu]") {
   const auto cont = cpu->tokenizer()->encode("Some fixed continuation.");
   check_close(score(*cpu, prompt, cont).trace, score(*gpu, prompt, cont).trace);
 
-  GenerateOptions g;
-  g.max_new_tokens = 12;
-  g.model_stop_tokens = false;
+  const auto g = moeroute::test::greedy(12);
   const auto a = generate(*cpu, {prompt, cont}, g);
   const auto b = generate(*gpu, {prompt, cont}, g);  // a padded batch of two, pinned async copies
   for (size_t r = 0; r < 2; ++r) {

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "fake_causal_lm.h"
+#include "generate_options.h"
 #include "moeroute/error.h"
 #include "moeroute/generate.h"
 
@@ -15,16 +16,7 @@ using test::FakeModel;
 using test::kExperts;
 using test::kVocab;
 
-namespace {
-
-GenerateOptions greedy(int n, bool stop = false) {
-  GenerateOptions o;
-  o.max_new_tokens = n;
-  o.model_stop_tokens = stop;
-  return o;
-}
-
-}  // namespace
+using moeroute::test::greedy;
 
 TEST_CASE("generation routes every token; step t comes from position prompt_length - 1 + t", "[generate]") {
   FakeModel m(true);
